@@ -1,0 +1,44 @@
+"""Finding profiles: the shipped ones and those in site folders, listed without touching a host."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .profile import Profile, ProfileError, load_profile, shipped_profile_dir
+
+
+@dataclass(frozen=True)
+class ProfileEntry:
+    path: Path
+    origin: str  # "shipped" or the site folder
+    profile: Profile | None = None
+    error: str = ""
+
+
+def find_profiles(search_dirs: Sequence[Path]) -> list[ProfileEntry]:
+    """Every profile file in the site folders and the package, each loaded and validated."""
+    entries = []
+    folders = [(d, str(d)) for d in search_dirs] + [(shipped_profile_dir(), "shipped")]
+    for folder, origin in folders:
+        for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+            try:
+                entries.append(ProfileEntry(path, origin, load_profile(str(path), search_dirs)))
+            except (ProfileError, FileNotFoundError) as exc:
+                entries.append(ProfileEntry(path, origin, error=str(exc)))
+    return entries
+
+
+def format_profile_list(entries: Sequence[ProfileEntry]) -> str:
+    rows = [("NAME", "ENDPOINTS", "SOURCE", "TITLE")]
+    errors = []
+    for entry in entries:
+        if entry.profile is None:
+            errors.append(f"error: {entry.error}")
+            continue
+        profile = entry.profile
+        rows.append((profile.name, str(len(profile.endpoints)), entry.origin, profile.title))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3] for row in rows]
+    return "\n".join(lines + errors)

@@ -1,0 +1,78 @@
+"""BN-R5: each endpoint name resolves, to an address inside the allowed egress subnets."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from pytest_backupnet.cases import Case
+from pytest_backupnet.configscan import hosts_file_names
+from pytest_backupnet.dnsquery import query_addresses
+from pytest_backupnet.fleet import HostObservation
+from pytest_backupnet.probe import HOSTS_FILE
+from pytest_backupnet.profile import Profile
+from pytest_backupnet.verdict import Verdict
+
+
+def judge_addresses(verdict: Verdict, profile: Profile, fqdn: str, addresses: list[str], via: str) -> None:
+    endpoint = next(e for e in profile.endpoints if e.fqdn == fqdn)
+    allowed = profile.egress.allowed
+    outside = [
+        a for a in addresses if not any(ipaddress.ip_address(a) in net for net in allowed)
+    ]
+    documented = {str(ip) for ip in endpoint.documented_ips}
+    if documented and documented != set(addresses):
+        verdict.warn(
+            f"drift: {fqdn} resolves {via} to {', '.join(addresses)}; the profile documents "
+            f"{', '.join(sorted(documented))} (addresses may change: that is why BN-R1 asks for FQDNs)"
+        )
+    if outside:
+        verdict.observe("outside-egress", f"{fqdn} -> {', '.join(addresses)} ({via})", endpoint=fqdn)
+        verdict.fail(
+            f"observed outside-egress: {fqdn} resolves {via} to {', '.join(outside)}, outside the "
+            f"allowed egress subnets {', '.join(str(n) for n in allowed)}"
+        )
+    verdict.observe("resolved", f"{fqdn} -> {', '.join(addresses)} ({via})", endpoint=fqdn)
+
+
+@pytest.mark.backupnet(
+    requirement="BN-R5",
+    direction="outbound",
+    network=True,
+    cases="endpoint",
+    title="The host resolves each endpoint name into the allowed subnets",
+)
+def test_dns_resolution(
+    case: Case, observation: HostObservation, backupnet_profile: Profile, verdict: Verdict
+) -> None:
+    assert observation.report is not None and case.endpoint
+    resolution = observation.report.resolutions.get(case.endpoint)
+    if resolution is None or resolution.status != "ok":
+        status = resolution.status if resolution else "dns-timeout"
+        detail = resolution.detail if resolution else "no answer from the resolver in time"
+        verdict.observe("unresolved", f"{case.endpoint}: {status} ({detail})", endpoint=case.endpoint)
+        verdict.fail(
+            f"observed unresolved: the host's resolver gives no address for {case.endpoint} "
+            f"({status}: {detail})"
+        )
+    hosts_text = next((f.text for f in observation.report.files if f.path == HOSTS_FILE), "")
+    via = "from /etc/hosts" if case.endpoint in hosts_file_names(hosts_text) else "by the host's DNS"
+    judge_addresses(verdict, backupnet_profile, case.endpoint, list(resolution.addresses), via)
+
+
+@pytest.mark.backupnet(
+    requirement="BN-R5",
+    direction="outbound",
+    network=True,
+    cases="runner_dns",
+    title="The named DNS servers resolve each endpoint name into the allowed subnets",
+)
+def test_dns_from_runner(case: Case, backupnet_profile: Profile, verdict: Verdict, request: pytest.FixtureRequest) -> None:
+    assert case.endpoint and case.dns_server
+    timeout = request.config.getoption("backupnet_timeout")
+    status, addresses = query_addresses(case.endpoint, case.dns_server, timeout)
+    if status != "ok":
+        verdict.observe("unresolved", f"{case.endpoint} @{case.dns_server}: {status}", endpoint=case.endpoint)
+        verdict.fail(f"observed unresolved: {case.dns_server} answers {status} for {case.endpoint}")
+    judge_addresses(verdict, backupnet_profile, case.endpoint, addresses, f"by {case.dns_server}")

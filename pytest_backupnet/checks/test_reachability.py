@@ -1,0 +1,21 @@
+"""Pre-flight: the suite can reach the host at all (not a requirement: the condition for all of them)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_backupnet.cases import Case
+from pytest_backupnet.fleet import HostObservation
+from pytest_backupnet.verdict import Verdict
+
+
+@pytest.mark.backupnet(requirement="preflight", cases="host", title="The suite reaches the host")
+def test_host_reachable(case: Case, observation: HostObservation, verdict: Verdict) -> None:
+    report = observation.report
+    verdict.observe(
+        "reachable",
+        f"via {observation.target.transport}; probe: {report.implementation if report else 'not run'}; "
+        + ", ".join(observation.steps),
+    )
+    if report is not None and not report.complete:
+        verdict.fail("the probe stopped before its end; some observations may be missing")

@@ -1,0 +1,51 @@
+"""BN-R1: the agent names its servers by FQDN: no IP literal in its configuration, no /etc/hosts pin."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_backupnet.configscan import mentioned_fqdns, scan_config_text, scan_hosts_file
+from pytest_backupnet.probe import FileContent
+from pytest_backupnet.profile import Profile
+from pytest_backupnet.verdict import Verdict
+
+
+@pytest.mark.backupnet(
+    requirement="BN-R1",
+    direction="outbound",
+    cases="host",
+    title="The agent configuration names servers by FQDN, never by IP address",
+)
+def test_agent_config_no_ip_literal(
+    agent_config: list[FileContent], backupnet_profile: Profile, verdict: Verdict
+) -> None:
+    files = agent_config
+    literals = [hit for f in files for hit in scan_config_text(f.path, f.text)]
+    registered = mentioned_fqdns((f.text for f in files), backupnet_profile.fqdns)
+    if not registered:
+        verdict.warn(f"no endpoint of profile {backupnet_profile.name} appears in {len(files)} file(s)")
+    if literals:
+        verdict.observe("ip-literal", "; ".join(map(str, literals)))
+        verdict.fail(
+            "observed ip-literal: the agent configuration names a server by IP address: "
+            + "; ".join(map(str, literals))
+            + "; re-register the agent with the FQDN"
+        )
+    verdict.observe("fqdn-only", f"{len(files)} file(s); servers: {', '.join(registered) or 'none named'}")
+
+
+@pytest.mark.backupnet(
+    requirement="BN-R1",
+    direction="outbound",
+    cases="host",
+    title="/etc/hosts does not pin an endpoint name to an address",
+)
+def test_hosts_file_no_pin(hosts_file: str, backupnet_profile: Profile, verdict: Verdict) -> None:
+    pins = scan_hosts_file(hosts_file, backupnet_profile.fqdns)
+    if pins:
+        verdict.observe("hosts-pin", "; ".join(map(str, pins)))
+        verdict.fail(
+            "observed hosts-pin: /etc/hosts hard-codes an endpoint address, which defeats FQDN "
+            "registration: " + "; ".join(map(str, pins))
+        )
+    verdict.observe("no-pin", "/etc/hosts names no endpoint")

@@ -1,0 +1,86 @@
+"""Fixtures of the compliance suite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from .cases import Case
+from .fleet import HostObservation
+from .listeners import Listener
+from .probe import HOSTS_FILE, FileContent
+from .profile import Profile
+from .session import BackupnetSession, session_of
+from .verdict import HostNotEvaluated, NotEvaluated, Verdict
+
+
+@pytest.fixture(scope="session")
+def backupnet_session(request: pytest.FixtureRequest) -> BackupnetSession:
+    """The run: profile, targets and the fleet of observations."""
+    return session_of(request.config)
+
+
+@pytest.fixture(scope="session")
+def backupnet_profile(backupnet_session: BackupnetSession) -> Profile:
+    return backupnet_session.profile
+
+
+@pytest.fixture
+def observation(
+    case: Case, backupnet_session: BackupnetSession, request: pytest.FixtureRequest
+) -> HostObservation:
+    """What the batched probe saw on this case's host; an error if the host could not be observed."""
+    observed = backupnet_session.fleet.observe(case.host)
+    if observed.error is not None:
+        primary = request.node.originalname == "test_host_reachable"
+        raise HostNotEvaluated(observed.error, primary)
+    return observed
+
+
+@pytest.fixture
+def verdict(
+    case: Case, record_property: Callable[[str, Any], None], request: pytest.FixtureRequest
+) -> Verdict:
+    marker = request.node.get_closest_marker("backupnet")
+    requirement = marker.kwargs["requirement"] if marker else "unknown"
+    return Verdict(record_property, case, requirement)
+
+
+@pytest.fixture
+def listening_sockets(observation: HostObservation) -> list[Listener]:
+    """The host's listening TCP sockets; an error if /proc/net/tcp could not be read."""
+    report = observation.report
+    if report is None or report.proc_errors:
+        reason = "; ".join(report.proc_errors) if report else "no probe result"
+        raise NotEvaluated("unreadable", f"cannot read listening sockets: {reason}")
+    return report.listeners
+
+
+@pytest.fixture
+def agent_config(observation: HostObservation, backupnet_profile: Profile) -> list[FileContent]:
+    """The agent's configuration files on the host; an error if none is found or readable."""
+    patterns = backupnet_profile.agent.config_files
+    report = observation.report
+    files = [f for f in report.files if f.pattern in patterns] if report else []
+    if not files:
+        raise NotEvaluated(
+            "no-config",
+            f"no agent configuration found: {', '.join(patterns) or 'agent.config_files'} "
+            "matched nothing (is the agent installed?)",
+        )
+    unreadable = [f"{f.path}: {f.error}" for f in files if f.error]
+    if unreadable:
+        raise NotEvaluated("unreadable", f"cannot read agent configuration: {'; '.join(unreadable)}")
+    return files
+
+
+@pytest.fixture
+def hosts_file(observation: HostObservation) -> str:
+    """The text of the host's /etc/hosts."""
+    report = observation.report
+    found = next((f for f in report.files if f.path == HOSTS_FILE), None) if report else None
+    if found is None or found.error:
+        raise NotEvaluated("unreadable", f"cannot read {HOSTS_FILE}")
+    return found.text

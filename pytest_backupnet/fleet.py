@@ -1,0 +1,136 @@
+"""Observing hosts: each host once, the hosts of one worker concurrently, each within its deadline."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .probe import ProbeOutputError, ProbeReport, ProbeRequest, parse_probe_output, remote_command
+from .targets import HostUnavailable, Target, management_address, preflight, run_bounded
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    """The runner's own TCP connect to a host's management port (Central Control's view)."""
+
+    address: str | None
+    port: int
+    outcome: str  # open | refused | timeout | unreachable | error | not-applicable
+    detail: str = ""
+
+
+@dataclass
+class HostObservation:
+    target: Target
+    report: ProbeReport | None = None
+    inbound: InboundResult | None = None
+    error: HostUnavailable | None = None
+    wall_s: float = 0.0
+    steps: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FleetSettings:
+    probe_timeout: float
+    host_deadline: float
+    connect_timeout: float
+    implementation: str = "auto"
+
+
+def tcp_connect(address: str, port: int, timeout: float) -> tuple[str, str]:
+    """(outcome, detail) of one TCP connect from the runner."""
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return "open", ""
+    except TimeoutError:
+        return "timeout", f"no answer within {timeout:g}s"
+    except ConnectionRefusedError:
+        return "refused", "connection refused"
+    except OSError as exc:
+        return "unreachable", str(exc)
+
+
+class Fleet:
+    """The observations of every host, gathered lazily: asking for one host starts its bucket."""
+
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        requests: Mapping[str, ProbeRequest],
+        inbound_ports: Mapping[str, int],
+        settings: FleetSettings,
+        bucket_of: Callable[[str], Sequence[str]],
+    ) -> None:
+        self._targets = {t.name: t for t in targets}
+        self._requests = requests
+        self._inbound_ports = inbound_ports
+        self._settings = settings
+        self._bucket_of = bucket_of
+        self._lock = threading.Lock()
+        self._futures: dict[str, concurrent.futures.Future[HostObservation]] = {}
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="bn-host")
+
+    def observe(self, name: str) -> HostObservation:
+        with self._lock:
+            if name not in self._futures:
+                for other in self._bucket_of(name):
+                    if other not in self._futures and other in self._targets:
+                        self._futures[other] = self._pool.submit(self._observe_host, other)
+            future = self._futures[name]
+        return future.result()
+
+    def observed(self) -> list[HostObservation]:
+        with self._lock:
+            futures = list(self._futures.values())
+        return [f.result() for f in futures if f.done()]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _observe_host(self, name: str) -> HostObservation:
+        target = self._targets[name]
+        observation = HostObservation(target)
+        start = time.monotonic()
+        deadline = start + self._settings.host_deadline
+
+        def remaining() -> float:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise HostUnavailable(
+                    name, "host-deadline", f"over --backupnet-host-deadline={self._settings.host_deadline:g}s"
+                )
+            return left
+
+        inbound_future = None
+        try:
+            preflight(target, min(remaining(), self._settings.connect_timeout + 5))
+            observation.steps.append(f"pre-flight {time.monotonic() - start:.2f}s")
+            if name in self._inbound_ports:
+                inbound_future = self._pool.submit(self._inbound, target, self._inbound_ports[name])
+            request = self._requests.get(name)
+            if request is not None:
+                command = remote_command(request, self._settings.implementation)
+                out = run_bounded(target, command, min(remaining(), request.deadline))
+                try:
+                    observation.report = parse_probe_output(out.stdout)
+                except ProbeOutputError as exc:
+                    detail = out.stderr.strip().splitlines()[-1:] or [str(exc)]
+                    raise HostUnavailable(name, "probe-failed", detail[0]) from exc
+                observation.steps.append(f"probe {time.monotonic() - start:.2f}s")
+        except HostUnavailable as exc:
+            observation.error = exc
+        if inbound_future is not None:
+            observation.inbound = inbound_future.result()
+        observation.wall_s = time.monotonic() - start
+        return observation
+
+    def _inbound(self, target: Target, port: int) -> InboundResult:
+        address = management_address(target)
+        if address is None:
+            return InboundResult(None, port, "not-applicable", "the runner is the host (local://)")
+        outcome, detail = tcp_connect(address, port, self._settings.probe_timeout)
+        return InboundResult(address, port, outcome, detail)

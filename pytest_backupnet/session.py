@@ -1,0 +1,239 @@
+"""One audit run: parametrises the suite, plans one probe per host, shapes errors and exit status."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import sys
+import tempfile
+from collections.abc import Generator, Sequence
+from typing import Any
+
+import pytest
+
+from .cases import RUNNER, Case, build_cases
+from .fleet import Fleet, FleetSettings
+from .probe import HOSTS_FILE, ProbeRequest
+from .profile import Profile
+from .targets import Target, TargetOptions, build_targets, close_connections
+from .verdict import NotEvaluated
+
+SESSION_KEY = pytest.StashKey["BackupnetSession"]()
+EXIT_NOT_EVALUATED = 6
+# What each check needs from the host's probe, by test function name.
+_NEEDS_RESOLVE_PORTS = {"test_outbound_tcp"}
+_NEEDS_RESOLVE = {"test_dns_resolution"}
+_NEEDS_LISTEN = {"test_agent_listening", "test_agent_legacy_port"}
+_NEEDS_CONFIG = {"test_agent_config_no_ip_literal"}
+_NEEDS_HOSTS_FILE = {"test_hosts_file_no_pin", "test_dns_resolution"}
+_NEEDS_INBOUND = {"test_agent_inbound_from_runner"}
+
+
+def session_of(config: pytest.Config) -> BackupnetSession:
+    return config.stash[SESSION_KEY]
+
+
+class BackupnetSession:
+    """The state of one audit against one profile; registered only when --profile is given."""
+
+    def __init__(self, config: pytest.Config, profile: Profile, reproduce: Sequence[str]) -> None:
+        self.config = config
+        self.profile = profile
+        self.reproduce = tuple(reproduce)
+        self.control_dir = tempfile.mkdtemp(prefix="bn-")
+        self.targets = build_targets(target_options(config, self.control_dir))
+        self.host_names = [t.name for t in self.targets]
+        self.dns_servers: list[str] = config.getoption("dns_server") or []
+        self.settings = FleetSettings(
+            probe_timeout=config.getoption("backupnet_timeout"),
+            host_deadline=config.getoption("backupnet_host_deadline"),
+            connect_timeout=config.getoption("backupnet_connect_timeout"),
+            implementation=config.getoption("backupnet_probe"),
+        )
+        self._fleet: Fleet | None = None
+        self.failed = 0
+        self.not_evaluated = 0
+
+    @property
+    def fleet(self) -> Fleet:
+        if self._fleet is None:
+            raise RuntimeError("the fleet is planned when collection finishes")
+        return self._fleet
+
+    def bucket_of(self, host: str) -> list[str]:
+        """The hosts this process observes together with `host` (all, unless xdist splits them)."""
+        workerinput = getattr(self.config, "workerinput", None)
+        count = int(workerinput["workercount"]) if workerinput else 1
+        index = self.host_names.index(host)
+        return [h for i, h in enumerate(self.host_names) if i % count == index % count]
+
+    @pytest.hookimpl
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        marker = metafunc.definition.get_closest_marker("backupnet")
+        if marker is None or "case" not in metafunc.fixturenames:
+            return
+        kind = marker.kwargs["cases"]
+        marks = [getattr(pytest.mark, _marker_name(r)) for r in marker_requirements(marker)]
+        if "direction" in marker.kwargs:
+            marks.append(getattr(pytest.mark, marker.kwargs["direction"]))
+        if marker.kwargs.get("network"):
+            marks.append(pytest.mark.network)
+        cases = build_cases(kind, self.profile, self.host_names, self.dns_servers)
+        params = [pytest.param(c, id=c.id, marks=marks) for c in cases]
+        if not params:
+            reason = (
+                "no --dns-server given: resolution from the runner was not requested"
+                if kind == "runner_dns"
+                else f"profile {self.profile.name} lists nothing for this check"
+            )
+            params = [pytest.param(None, id="none", marks=[*marks, pytest.mark.skip(reason=reason)])]
+        metafunc.parametrize("case", params)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            case = _case_of(item)
+            marker = item.get_closest_marker("backupnet")
+            if case is None or marker is None:
+                continue
+            item.user_properties += [
+                ("requirement", ",".join(marker_requirements(marker))),
+                ("host", case.host),
+                ("check", item.originalname if isinstance(item, pytest.Function) else item.name),
+            ]
+            if case.endpoint:
+                item.user_properties.append(("endpoint", case.endpoint))
+            if case.port is not None:
+                item.user_properties.append(("port", case.port))
+        order = {name: index for index, name in enumerate([*self.host_names, RUNNER])}
+        items.sort(
+            key=lambda item: (
+                order.get(getattr(_case_of(item), "host", RUNNER), len(order)),
+                getattr(item, "originalname", "") != "test_host_reachable",
+            )
+        )
+
+    @pytest.hookimpl
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._fleet = Fleet(
+            self.targets,
+            self.plan_requests(session.items),
+            self.plan_inbound(session.items),
+            self.settings,
+            self.bucket_of,
+        )
+
+    def plan_requests(self, items: Sequence[pytest.Item]) -> dict[str, ProbeRequest]:
+        """One probe per host asking for just what the selected checks read."""
+        plans: dict[str, dict[str, Any]] = {}
+        for item in items:
+            case = _case_of(item)
+            if case is None or case.host == RUNNER or item.get_closest_marker("skip"):
+                continue
+            name = getattr(item, "originalname", item.name)
+            plan = plans.setdefault(case.host, {"resolve": {}, "listen": False, "files": set()})
+            if name in _NEEDS_RESOLVE_PORTS | _NEEDS_RESOLVE and case.endpoint:
+                ports = plan["resolve"].setdefault(case.endpoint, set())
+                if name in _NEEDS_RESOLVE_PORTS and case.port is not None:
+                    ports.add(case.port)
+            plan["listen"] |= name in _NEEDS_LISTEN
+            if name in _NEEDS_CONFIG:
+                plan["files"].update(self.profile.agent.config_files)
+            if name in _NEEDS_HOSTS_FILE:
+                plan["files"].add(HOSTS_FILE)
+        return {
+            host: ProbeRequest(
+                timeout=self.settings.probe_timeout,
+                resolve={n: sorted(p) for n, p in plan["resolve"].items()},
+                listen=plan["listen"],
+                files=sorted(plan["files"]),
+            )
+            for host, plan in plans.items()
+        }
+
+    def plan_inbound(self, items: Sequence[pytest.Item]) -> dict[str, int]:
+        return {
+            case.host: case.port
+            for item in items
+            if getattr(item, "originalname", "") in _NEEDS_INBOUND
+            and (case := _case_of(item)) is not None
+            and case.port is not None
+        }
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        excinfo = call.excinfo
+        if excinfo is not None and isinstance(excinfo.value, NotEvaluated):
+            item.user_properties.append(("observed", excinfo.value.observed))
+            report.user_properties = list(item.user_properties)
+            report.longrepr = f"{type(excinfo.value).__name__}: {excinfo.value}"
+            if report.when == "call":
+                report.when = "setup"  # could-not-evaluate is an error, whichever phase found it
+        return report
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed and report.when == "call":
+            self.failed += 1
+        elif report.failed:
+            self.not_evaluated += 1
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self._fleet is not None:
+            self._fleet.close()
+        close_connections(self.targets)
+        shutil.rmtree(self.control_dir, ignore_errors=True)
+        if self.not_evaluated and session.exitstatus in (0, 1):
+            session.exitstatus = EXIT_NOT_EVALUATED
+
+    @pytest.hookimpl
+    def pytest_report_header(self) -> list[str]:
+        lines = [
+            f"backupnet: profile {self.profile.name} ({self.profile.title}), "
+            f"sha256 {self.profile.sha256[:16]}..., from {self.profile.path}",
+            f"backupnet: hosts {', '.join(self.host_names)}; probe timeout "
+            f"{self.settings.probe_timeout:g}s, host deadline {self.settings.host_deadline:g}s",
+            f"backupnet: reproduce with: pytest {shlex.join(self.reproduce)}",
+        ]
+        lines += [f"backupnet: warning: {w}" for w in self.profile.warnings]
+        return lines
+
+
+def target_options(config: pytest.Config, control_dir: str) -> TargetOptions:
+    hosts = config.getoption("hosts", None)
+    return TargetOptions(
+        hosts=tuple(h.strip() for h in hosts.split(",") if h.strip()) if hosts else ("local://",),
+        connection=config.getoption("connection", None),
+        ssh_config=config.getoption("ssh_config", None),
+        ssh_identity_file=config.getoption("ssh_identity_file", None),
+        ansible_inventory=config.getoption("ansible_inventory", None),
+        sudo=bool(config.getoption("sudo", False)),
+        sudo_user=config.getoption("sudo_user", None),
+        connect_timeout=config.getoption("backupnet_connect_timeout"),
+        control_dir=control_dir,
+    )
+
+
+def marker_requirements(marker: pytest.Mark) -> list[str]:
+    return [marker.kwargs["requirement"], *marker.kwargs.get("also", ())]
+
+
+def _marker_name(requirement: str) -> str:
+    return requirement.lower().replace("-", "_")
+
+
+def _case_of(item: pytest.Item) -> Case | None:
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("case") if callspec else None
+    return case if isinstance(case, Case) else None
+
+
+def reproduce_args(argv: Sequence[str] | None = None) -> list[str]:
+    return list(sys.argv[1:] if argv is None else argv)
+
+
+__all__ = ["EXIT_NOT_EVALUATED", "BackupnetSession", "Target", "session_of"]

@@ -1,0 +1,40 @@
+"""pytest-xdist: a host's checks stay on one worker, so its probe runs once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from xdist.scheduler import LoadScopeScheduling
+
+from .cases import host_of_nodeid
+from .session import BackupnetSession
+
+
+class HostBucketScheduling(LoadScopeScheduling):  # type: ignore[misc]
+    """Work units are buckets of hosts (host index modulo worker count), one per worker.
+
+    Each worker computes the same buckets from its `workercount`, so when its first
+    check of a host arrives it can observe the whole bucket at once, concurrently.
+    """
+
+    def __init__(self, config: pytest.Config, log: Any, hosts: list[str]) -> None:
+        super().__init__(config, log)
+        self._hosts = hosts
+
+    def _split_scope(self, nodeid: str) -> str:
+        host = host_of_nodeid(nodeid, self._hosts)
+        if host is None:
+            return "runner"
+        return f"bucket-{self._hosts.index(host) % self.numnodes}"
+
+
+class BackupnetXdist:
+    """Hooks for pytest-xdist, registered only when it is installed."""
+
+    def __init__(self, session: BackupnetSession) -> None:
+        self.session = session
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> HostBucketScheduling:
+        return HostBucketScheduling(config, log, self.session.host_names)
