@@ -102,7 +102,12 @@ def run_bounded(target: Target, command: str, deadline: float) -> CommandOutput:
             shell_command = backend.quote(" ".join(parts), *args)
         else:
             shell_command = wrapped
-        return _run_local(target.name, shell_command, deadline, transport == "ssh")
+        try:
+            return _run_local(target.name, shell_command, deadline, transport == "ssh")
+        except HostUnavailable as exc:
+            if exc.observed == "host-deadline":
+                close_connection(target)  # ends the remote session that overran, too
+            raise
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     future = pool.submit(backend.run, command)
     try:
@@ -129,7 +134,13 @@ def _run_local(name: str, shell_command: str, deadline: float, over_ssh: bool) -
         stdout, stderr = process.communicate(timeout=deadline)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+        try:
+            process.communicate(timeout=2)
+        except subprocess.TimeoutExpired:  # a detached ssh master may still hold the pipes
+            for pipe in (process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()
+            process.wait()
         raise HostUnavailable(name, "host-deadline", f"no answer within {deadline:g}s") from None
     out = CommandOutput(process.returncode, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
     if over_ssh and out.rc == 255:
@@ -183,19 +194,22 @@ def management_address(target: Target) -> str | None:
     return str(host.name) if host is not None else target.name
 
 
-def close_connections(targets: Sequence[Target]) -> None:
-    """End the shared SSH connections that this run opened."""
-    for target in targets:
-        backend = target.backend
-        if target.transport != "ssh" or not backend.controlpath:
-            continue
+def close_connection(target: Target) -> None:
+    """End the shared SSH connection to one host, if this run opened one."""
+    backend = target.backend
+    if target.transport == "ssh" and backend.controlpath:
         control_path = backend.controlpath.replace("%%", "%")
         command = ["ssh", "-o", f"ControlPath={control_path}", "-O", "exit"]
         if backend.ssh_config:
             command += ["-F", backend.ssh_config]
         command.append(backend.host.name)
         subprocess.run(command, capture_output=True, timeout=5, check=False)
+    client = vars(backend).get("client")  # paramiko's, once its cached property has connected
+    if client is not None:
+        client.close()
+
+
+def close_connections(targets: Sequence[Target]) -> None:
+    """End the shared connections that this run opened."""
     for target in targets:
-        client = getattr(target.backend, "_client", None)
-        if client is not None:
-            client.close()
+        close_connection(target)

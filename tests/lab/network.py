@@ -94,6 +94,7 @@ class HostSpec:
     nft: str = ""
     sshd: bool = True
     force_command: str = ""
+    authorized: bool = True
 
 
 @dataclass
@@ -165,6 +166,8 @@ class Lab:
             process.kill()
         for process in self._all_processes():
             process.wait(timeout=5)
+            if process.stdout is not None:
+                process.stdout.close()
         remove_stale_lab()
 
     def _all_processes(self) -> list[subprocess.Popen[bytes]]:
@@ -189,13 +192,23 @@ class Lab:
         shutil.copy(f"{self.identity}.pub", self.workdir / "authorized_keys")
         Path("/run/sshd").mkdir(exist_ok=True)
 
-    def _spawn(self, netns: str, *command: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            ["ip", "netns", "exec", netns, *command],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+    def _spawn(self, netns: str, *command: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+        stderr = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
+        try:
+            return subprocess.Popen(
+                ["ip", "netns", "exec", netns, *command],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+            )
+        finally:
+            if log:
+                stderr.close()  # type: ignore[union-attr]
+
+    def ssh_logins(self, name: str) -> int:
+        """How many SSH sessions the host's sshd has accepted so far."""
+        log = self.hosts[name].root / "sshd.log"
+        return log.read_text(errors="replace").count("Accepted publickey") if log.exists() else 0
 
     def _listen(self, netns: str, specs: Sequence[str]) -> subprocess.Popen[bytes]:
         process = self._spawn(netns, sys.executable, str(LISTENER), *specs)
@@ -261,7 +274,8 @@ class Lab:
             )  # fmt: skip
             host.processes.append(
                 self._spawn(netns, "unshare", "-m", "--propagation", "private", "sh", "-c",
-                            f"{mounts} && exec /usr/sbin/sshd -D -e -f {config}")  # fmt: skip
+                            f"{mounts} && exec /usr/sbin/sshd -D -e -f {config}",
+                            log=root / "sshd.log")  # fmt: skip
             )
 
     def _sshd_config(self, host: LabHost) -> str:
@@ -272,12 +286,13 @@ class Lab:
             HostKey {self.workdir}/ssh_host_ed25519_key
             PidFile {host.root}/sshd.pid
             PermitRootLogin prohibit-password
-            AuthorizedKeysFile {self.workdir}/authorized_keys
+            AuthorizedKeysFile {self.workdir / "authorized_keys" if host.spec.authorized else "/dev/null"}
             StrictModes no
             UsePAM no
             PasswordAuthentication no
             KbdInteractiveAuthentication no
             PrintMotd no
+            LogLevel INFO
             MaxStartups 200:30:400
             MaxSessions 100
             """

@@ -1,0 +1,118 @@
+"""Shared fixtures: the namespace lab and a runner for the packaged suite against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.lab.network import DNS_PARTIAL, HostSpec, Lab, lab_available, nft_rules
+
+REQUIRE_LAB = os.environ.get("BACKUPNET_REQUIRE_LAB") == "1"
+
+# The faults each lab host is built with; tests/test_lab.py states the verdicts they predict.
+LAB_HOSTS = [
+    HostSpec("good"),
+    HostSpec(
+        "fw",
+        nft=nft_rules(
+            output=[
+                "ip daddr 198.19.2.13 tcp dport 8087 drop",
+                "ip daddr 198.19.2.14 tcp dport 8087 reject with tcp reset",
+            ],
+            input_=["tcp dport 2548 drop"],
+        ),
+    ),
+    HostSpec(
+        "pinned",
+        config=(
+            "<agentdata:Configuration>\n"
+            "  <agentdata:Portal>198.19.1.1</agentdata:Portal>\n"
+            "</agentdata:Configuration>\n"
+        ),
+        hosts_lines="198.19.2.15 amp05.lab.backupnet.test\n",
+    ),
+    HostSpec("legacy", agent=("0.0.0.0:808",)),
+    HostSpec("loopback", agent=("127.0.0.1:2548",), resolver=DNS_PARTIAL),
+    HostSpec("dead", sshd=False),
+]
+AUDITED = [h.name for h in LAB_HOSTS]
+# Hosts for the pre-flight and deadline tests, kept out of the shared audit.
+TROUBLE_HOSTS = [
+    HostSpec("noauth", authorized=False),
+    HostSpec("blackhole", nft=nft_rules(input_=["tcp dport 22 drop"])),
+    HostSpec("hang", force_command="sleep 600"),
+]
+
+
+def need_lab() -> None:
+    reason = lab_available()
+    if reason is None:
+        return
+    if REQUIRE_LAB:
+        pytest.fail(f"BACKUPNET_REQUIRE_LAB=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    need_lab()
+    built = Lab(tmp_path_factory.mktemp("lab")).start([*LAB_HOSTS, *TROUBLE_HOSTS])
+    try:
+        yield built
+    finally:
+        built.stop()
+
+
+@dataclass
+class SuiteRun:
+    rc: int
+    stdout: str
+    document: dict[str, Any]
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return list(self.document.get("records", []))
+
+    def record(self, check: str, host: str, **match: Any) -> dict[str, Any]:
+        found = [
+            r
+            for r in self.records
+            if r["check"] == check and r["host"] == host and all(r.get(k) == v for k, v in match.items())
+        ]
+        assert len(found) == 1, f"{check} {host} {match}: {len(found)} records\n{self.stdout[-3000:]}"
+        return found[0]
+
+    def verdicts(self) -> dict[str, tuple[str, str | None]]:
+        return {r["nodeid"]: (r["outcome"], r.get("observed")) for r in self.records}
+
+
+def run_suite(workdir: Path, args: Sequence[str], timeout: float = 240) -> SuiteRun:
+    """Run the installed plugin as a user would, in its own process, and read its evidence."""
+    evidence = workdir / "evidence.json"
+    evidence.unlink(missing_ok=True)
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE",
+         "--backupnet-json", str(evidence), *args],
+        cwd=workdir, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    document = json.loads(evidence.read_text()) if evidence.exists() else {}
+    return SuiteRun(completed.returncode, completed.stdout + completed.stderr, document)
+
+
+@pytest.fixture(scope="session")
+def lab_run(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
+    """One audit of every lab host, shared by the tests that read its verdicts."""
+    workdir = tmp_path_factory.mktemp("lab-run")
+    return run_suite(
+        workdir,
+        [*lab.pytest_args(AUDITED), "--dns-server", "198.18.0.1", "--backupnet-timeout", "1",
+         "--html", str(workdir / "report.html")],
+    )  # fmt: skip

@@ -1,0 +1,52 @@
+"""Fleet behaviour on real hosts: one connection per host, pre-flight errors, hard deadlines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import run_suite
+from tests.lab.network import Lab
+
+
+def test_one_ssh_connection_per_host(lab: Lab, tmp_path: Path) -> None:
+    before = lab.ssh_logins("good")
+    run = run_suite(tmp_path, [*lab.pytest_args(["good"]), "--backupnet-timeout", "1"])
+    assert run.rc == 0, run.stdout[-2000:]
+    assert len(run.records) == 28
+    assert lab.ssh_logins("good") - before == 1, "pre-flight and probe share one SSH connection"
+
+
+def test_refused_authentication_is_one_error_naming_the_reason(lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, [*lab.pytest_args(["noauth", "good"]), "--backupnet-timeout", "1"])
+    primary = run.record("test_host_reachable", "noauth")
+    assert (primary["outcome"], primary["observed"]) == ("error", "auth-failed")
+    assert "Permission denied" in primary["message"]
+    assert {r["outcome"] for r in run.records if r["host"] == "good"} == {"pass"}
+    assert run.rc == 6
+
+
+def test_silent_ssh_port_costs_the_connect_timeout_once(lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(
+        tmp_path,
+        [*lab.pytest_args(["blackhole", "good"]), "--backupnet-connect-timeout", "2",
+         "--backupnet-timeout", "1"],
+        timeout=60,
+    )  # fmt: skip
+    primary = run.record("test_host_reachable", "blackhole")
+    assert (primary["outcome"], primary["observed"]) == ("error", "unreachable")
+    assert "timed out" in primary["message"]
+    blackhole = [r for r in run.records if r["host"] == "blackhole"]
+    assert len(blackhole) == 28 and {r["outcome"] for r in blackhole} == {"error"}
+    assert {r["outcome"] for r in run.records if r["host"] == "good"} == {"pass"}
+
+
+def test_host_deadline_stops_a_hanging_host(lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(
+        tmp_path,
+        [*lab.pytest_args(["hang", "good"]), "--backupnet-host-deadline", "3",
+         "--backupnet-timeout", "1"],
+        timeout=60,
+    )  # fmt: skip
+    primary = run.record("test_host_reachable", "hang")
+    assert (primary["outcome"], primary["observed"]) == ("error", "host-deadline")
+    assert {r["outcome"] for r in run.records if r["host"] == "good"} == {"pass"}

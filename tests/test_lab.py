@@ -1,0 +1,148 @@
+"""Verdicts against real hosts: every fault predicts its check, and the good host passes all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import AUDITED, SuiteRun, run_suite
+from tests.lab.network import Lab
+
+
+def test_good_host_passes_every_check(lab_run: SuiteRun) -> None:
+    good = [r for r in lab_run.records if r["host"] == "good"]
+    assert len(good) == 1 + 12 + 10 + 2 + 1 + 2  # pre-flight, TCP, DNS, R6 x2, R7, R1 x2
+    assert {r["outcome"] for r in good} == {"pass"}, [r for r in good if r["outcome"] != "pass"]
+
+
+def test_dropped_port_is_a_timeout(lab_run: SuiteRun) -> None:
+    record = lab_run.record("test_outbound_tcp", "fw", endpoint="amp03.lab.backupnet.test")
+    assert (record["outcome"], record["observed"], record["requirement"]) == ("fail", "timeout", "BN-R2,BN-R3")
+    assert "drops" in record["message"] and "198.19.2.13" in record["message"]
+
+
+def test_rejected_port_is_refused(lab_run: SuiteRun) -> None:
+    record = lab_run.record("test_outbound_tcp", "fw", endpoint="amp04.lab.backupnet.test")
+    assert (record["outcome"], record["observed"]) == ("fail", "refused")
+
+
+def test_other_ports_of_the_firewalled_host_stay_open(lab_run: SuiteRun) -> None:
+    others = [
+        r for r in lab_run.records
+        if r["host"] == "fw" and r["check"] == "test_outbound_tcp"
+        and r["endpoint"] not in ("amp03.lab.backupnet.test", "amp04.lab.backupnet.test")
+    ]  # fmt: skip
+    assert len(others) == 10 and {r["observed"] for r in others} == {"open"}
+
+
+def test_inbound_drop_seen_from_the_runner(lab_run: SuiteRun) -> None:
+    inbound = lab_run.record("test_agent_inbound_from_runner", "fw")
+    assert (inbound["outcome"], inbound["observed"]) == ("fail", "timeout")
+    listening = lab_run.record("test_agent_listening", "fw")
+    assert (listening["outcome"], listening["observed"]) == ("pass", "listening")
+
+
+def test_ip_literal_in_agent_config(lab_run: SuiteRun) -> None:
+    record = lab_run.record("test_agent_config_no_ip_literal", "pinned")
+    assert (record["outcome"], record["observed"], record["requirement"]) == ("fail", "ip-literal", "BN-R1")
+    assert "/opt/BUAgent/buagent.cfg:2: 198.19.1.1" in record["evidence"]
+
+
+def test_hosts_file_pin(lab_run: SuiteRun) -> None:
+    record = lab_run.record("test_hosts_file_no_pin", "pinned")
+    assert (record["outcome"], record["observed"]) == ("fail", "hosts-pin")
+    assert "amp05.lab.backupnet.test" in record["evidence"]
+    dns = lab_run.record("test_dns_resolution", "pinned", endpoint="amp05.lab.backupnet.test")
+    assert dns["outcome"] == "pass" and "from /etc/hosts" in dns["evidence"]
+
+
+def test_agent_on_legacy_port(lab_run: SuiteRun) -> None:
+    legacy = lab_run.record("test_agent_legacy_port", "legacy")
+    assert (legacy["outcome"], legacy["observed"], legacy["requirement"]) == ("fail", "listening", "BN-R7")
+    management = lab_run.record("test_agent_listening", "legacy")
+    assert (management["outcome"], management["observed"]) == ("fail", "not-listening")
+    assert "legacy port 808" in management["message"]
+
+
+def test_agent_on_loopback_only(lab_run: SuiteRun) -> None:
+    record = lab_run.record("test_agent_listening", "loopback")
+    assert (record["outcome"], record["observed"]) == ("fail", "loopback-only")
+    assert "127.0.0.1:2548" in record["evidence"]
+
+
+def test_missing_dns_record(lab_run: SuiteRun) -> None:
+    dns = lab_run.record("test_dns_resolution", "loopback", endpoint="amp06.lab.backupnet.test")
+    assert (dns["outcome"], dns["observed"], dns["requirement"]) == ("fail", "unresolved", "BN-R5")
+    tcp = lab_run.record("test_outbound_tcp", "loopback", endpoint="amp06.lab.backupnet.test")
+    assert (tcp["outcome"], tcp["observed"]) == ("fail", "unresolved")
+
+
+def test_drift_is_a_warning_not_a_failure(lab_run: SuiteRun) -> None:
+    record = lab_run.record("test_dns_resolution", "good", endpoint="amp08.lab.backupnet.test")
+    assert record["outcome"] == "pass"
+    assert any("drift" in w and "198.19.2.99" in w for w in record["warnings"])
+
+
+def test_runner_side_dns(lab_run: SuiteRun) -> None:
+    records = [r for r in lab_run.records if r["check"] == "test_dns_from_runner"]
+    assert len(records) == 10 and {r["outcome"] for r in records} == {"pass"}
+    assert {r["host"] for r in records} == {"runner"}
+
+
+def test_dead_host_is_one_clear_error_and_others_run(lab_run: SuiteRun) -> None:
+    dead = [r for r in lab_run.records if r["host"] == "dead"]
+    assert {r["outcome"] for r in dead} == {"error"}
+    primary = lab_run.record("test_host_reachable", "dead")
+    assert primary["observed"] == "unreachable" and "Connection refused" in primary["message"]
+    assert all("reported once by test_host_reachable[dead]" in r["message"] for r in dead if r is not primary)
+    assert lab_run.rc == 6, "errors (a host not evaluated) have their own exit status"
+    others = [r for r in lab_run.records if r["host"] not in ("dead", "runner")]
+    assert "error" not in {r["outcome"] for r in others}
+
+
+def test_failures_alone_exit_1(lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, [*lab.pytest_args(["good", "legacy"]), "--backupnet-timeout", "1"])
+    assert run.rc == 1, run.stdout[-2000:]
+    good = [r for r in run.records if r["host"] == "good"]
+    assert good and {r["outcome"] for r in good} == {"pass"}
+
+
+def test_every_record_carries_the_contract_properties(lab_run: SuiteRun) -> None:
+    for record in lab_run.records:
+        for key in ("requirement", "host", "check", "outcome", "nodeid", "start", "duration_s"):
+            assert key in record, (key, record)
+        if record["outcome"] in ("pass", "fail"):
+            assert record["observed"], record
+    run = lab_run.document["run"]
+    assert run["profile"]["name"] == "lab" and len(run["profile"]["sha256"]) == 64
+    assert run["hosts"] == ["good", "fw", "pinned", "legacy", "loopback", "dead"]
+
+
+def test_ids_name_the_host_not_the_transport(lab_run: SuiteRun) -> None:
+    nodeids = [r["nodeid"] for r in lab_run.records]
+    assert "test_outbound.py::test_outbound_tcp[good-amp03.lab.backupnet.test:8087]" in nodeids
+    assert not any("ssh://" in n for n in nodeids)
+
+
+def test_bash_probe_gives_the_same_verdicts(lab: Lab, lab_run: SuiteRun, tmp_path: Path) -> None:
+    """Hosts without python3: the bash /dev/tcp probe must see exactly what the Python one sees."""
+    run = run_suite(
+        tmp_path,
+        [*lab.pytest_args(AUDITED), "--dns-server", "198.18.0.1", "--backupnet-timeout", "1",
+         "--backupnet-probe", "bash"],
+    )  # fmt: skip
+    assert run.verdicts() == lab_run.verdicts()
+    reachable = run.record("test_host_reachable", "good")
+    assert "probe: bash" in reachable["evidence"]
+
+
+@pytest.mark.parametrize("workers", ["2"])
+def test_xdist_gives_the_same_verdicts(lab: Lab, lab_run: SuiteRun, tmp_path: Path, workers: str) -> None:
+    run = run_suite(
+        tmp_path,
+        [*lab.pytest_args(AUDITED), "--dns-server", "198.18.0.1", "--backupnet-timeout", "1",
+         "-n", workers],
+    )
+    assert run.verdicts() == lab_run.verdicts()
+    assert run.rc == lab_run.rc
