@@ -32,9 +32,7 @@ class Case:
         return "-".join(parts)
 
 
-def build_cases(
-    kind: str, profile: Profile, hosts: Sequence[str], dns_servers: Sequence[str]
-) -> list[Case]:
+def build_cases(kind: str, profile: Profile, hosts: Sequence[str], dns_servers: Sequence[str]) -> list[Case]:
     if kind == "runner_dns":
         return [Case(RUNNER, e.fqdn, dns_server=s) for s in dns_servers for e in profile.endpoints]
     cases: list[Case] = []

@@ -40,5 +40,8 @@ def format_profile_list(entries: Sequence[ProfileEntry]) -> str:
         profile = entry.profile
         rows.append((profile.name, str(len(profile.endpoints)), entry.origin, profile.title))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3] for row in rows]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3]
+        for row in rows
+    ]
     return "\n".join(lines + errors)

@@ -162,7 +162,9 @@ def parse_probe_output(text: str) -> ProbeReport:
                 report.globs[fields[1]] = int(fields[2])
             elif kind == "file":
                 report.files.append(
-                    FileContent(fields[1], fields[2], _decode(fields[3]), fields[4] if len(fields) > 4 else "")
+                    FileContent(
+                        fields[1], fields[2], _decode(fields[3]), fields[4] if len(fields) > 4 else ""
+                    )
                 )
             elif kind == "end":
                 report.complete = True

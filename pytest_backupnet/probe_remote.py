@@ -34,7 +34,7 @@ def connect(name, address, port):
     try:
         sock.connect((address, port))
         outcome, detail = "open", ""
-    except socket.timeout:
+    except TimeoutError:
         outcome, detail = "timeout", "no answer within %ss" % TIMEOUT
     except ConnectionRefusedError:
         outcome, detail = "refused", "connection refused (RST or ICMP port unreachable)"
@@ -64,9 +64,7 @@ def resolve_and_connect(name, ports):
             addresses.append(info[4][0])
     emit("resolve", name, "ok", millis(start), ",".join(addresses))
     threads = [
-        threading.Thread(target=connect, args=(name, a, p), daemon=True)
-        for a in addresses
-        for p in ports
+        threading.Thread(target=connect, args=(name, a, p), daemon=True) for a in addresses for p in ports
     ]
     for thread in threads:
         thread.start()

@@ -137,11 +137,7 @@ def is_hostname(text: str) -> bool:
     if not text or len(text) > 253 or is_ip_literal(text):
         return False
     labels = text.split(".")
-    return (
-        len(labels) >= 2
-        and not labels[-1].isdigit()
-        and all(_LABEL.match(label) for label in labels)
-    )
+    return len(labels) >= 2 and not labels[-1].isdigit() and all(_LABEL.match(label) for label in labels)
 
 
 def shipped_profile_dir() -> Path:
@@ -285,7 +281,7 @@ def _check_endpoints(endpoints: Any, fail: Any) -> None:
         if not is_hostname(fqdn.lower()):
             raise fail((*at, "fqdn"), f"{fqdn!r} is not a valid host name")
         if fqdn.lower() in seen:
-            raise fail((*at, "fqdn"), f"duplicate endpoint {fqdn!r} (also entry {seen[fqdn]})")
+            raise fail((*at, "fqdn"), f"duplicate endpoint {fqdn!r} (also entry {seen[fqdn.lower()]})")
         seen[fqdn.lower()] = index
         role = entry.get("role", "portal")
         if role not in ROLES:

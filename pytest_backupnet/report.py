@@ -124,7 +124,13 @@ class EvidenceRecorder:
             row = host.ljust(width)
             for requirement in requirements:
                 cell = cells.get((host, requirement))
-                text = "-" if cell is None else f"{cell[0].upper()} {cell[1]}/{cell[2]}" if cell[1] else cell[0].upper()
+                text = (
+                    "-"
+                    if cell is None
+                    else f"{cell[0].upper()} {cell[1]}/{cell[2]}"
+                    if cell[1]
+                    else cell[0].upper()
+                )
                 row += text.ljust(12)
             write(row)
         warnings = [(r["nodeid"], w) for r in self.finished_records() for w in r.get("warnings", [])]
@@ -193,7 +199,8 @@ class EvidenceRecorder:
                     row += "<td>-</td>"
                     continue
                 label = f"{cell[0]} {cell[1]}/{cell[2]}" if cell[1] else f"{cell[0]} ({cell[2]})"
-                row += f"<td class='bn-{cell[0]}' style='{CELL_STYLE.get(cell[0], '')};padding:2px 8px'>{label}</td>"
+                style = f"{CELL_STYLE.get(cell[0], '')};padding:2px 8px"
+                row += f"<td class='bn-{cell[0]}' style='{style}'>{label}</td>"
             body += f"<tr>{row}</tr>"
         return (
             "<h2>Hosts x requirements</h2><table class='backupnet-matrix' border='1' "
@@ -203,7 +210,11 @@ class EvidenceRecorder:
 
 def _requirement_order(requirement: str) -> tuple[int, str]:
     digits = requirement.rsplit("R", 1)[-1]
-    return (int(digits), requirement) if requirement.startswith("BN-") and digits.isdigit() else (-1, requirement)
+    return (
+        (int(digits), requirement)
+        if requirement.startswith("BN-") and digits.isdigit()
+        else (-1, requirement)
+    )
 
 
 def _message(report: pytest.TestReport) -> str:

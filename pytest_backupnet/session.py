@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .cases import RUNNER, Case, build_cases
+from .cases import RUNNER, Case, buckets, build_cases
 from .fleet import Fleet, FleetSettings
 from .probe import HOSTS_FILE, ProbeRequest
 from .profile import Profile
@@ -64,8 +64,7 @@ class BackupnetSession:
         """The hosts this process observes together with `host` (all, unless xdist splits them)."""
         workerinput = getattr(self.config, "workerinput", None)
         count = int(workerinput["workercount"]) if workerinput else 1
-        index = self.host_names.index(host)
-        return [h for i, h in enumerate(self.host_names) if i % count == index % count]
+        return next(b for b in buckets(self.host_names, count) if host in b)
 
     @pytest.hookimpl
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:

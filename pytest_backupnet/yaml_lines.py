@@ -61,9 +61,7 @@ def load_yaml(text: str) -> YamlDocument:
     return YamlDocument(data=data, lines=lines)
 
 
-def _convert(
-    loader: yaml.SafeLoader, node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int]
-) -> Any:
+def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int]) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
@@ -71,20 +69,15 @@ def _convert(
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str):
-                raise YamlSyntaxError(
-                    key_node.start_mark.line + 1, f"{format_path(path)}: keys must be text"
-                )
+                raise YamlSyntaxError(key_node.start_mark.line + 1, f"{format_path(path)}: keys must be text")
             if key in result:
                 raise YamlSyntaxError(
                     key_node.start_mark.line + 1,
-                    f"{format_path((*path, key))}: duplicate key "
-                    f"(first on line {lines[(*path, key)]})",
+                    f"{format_path((*path, key))}: duplicate key (first on line {lines[(*path, key)]})",
                 )
             lines[(*path, key)] = key_node.start_mark.line + 1
             result[key] = _convert(loader, value_node, (*path, key), lines)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _convert(loader, item, (*path, index), lines) for index, item in enumerate(node.value)
-        ]
+        return [_convert(loader, item, (*path, index), lines) for index, item in enumerate(node.value)]
     return loader.construct_object(node, deep=True)

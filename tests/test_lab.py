@@ -18,7 +18,11 @@ def test_good_host_passes_every_check(lab_run: SuiteRun) -> None:
 
 def test_dropped_port_is_a_timeout(lab_run: SuiteRun) -> None:
     record = lab_run.record("test_outbound_tcp", "fw", endpoint="amp03.lab.backupnet.test")
-    assert (record["outcome"], record["observed"], record["requirement"]) == ("fail", "timeout", "BN-R2,BN-R3")
+    assert (record["outcome"], record["observed"], record["requirement"]) == (
+        "fail",
+        "timeout",
+        "BN-R2,BN-R3",
+    )
     assert "drops" in record["message"] and "198.19.2.13" in record["message"]
 
 
@@ -141,8 +145,7 @@ def test_bash_probe_gives_the_same_verdicts(lab: Lab, lab_run: SuiteRun, tmp_pat
 def test_xdist_gives_the_same_verdicts(lab: Lab, lab_run: SuiteRun, tmp_path: Path, workers: str) -> None:
     run = run_suite(
         tmp_path,
-        [*lab.pytest_args(AUDITED), "--dns-server", "198.18.0.1", "--backupnet-timeout", "1",
-         "-n", workers],
+        [*lab.pytest_args(AUDITED), "--dns-server", "198.18.0.1", "--backupnet-timeout", "1", "-n", workers],
     )
     assert run.verdicts() == lab_run.verdicts()
     assert run.rc == lab_run.rc

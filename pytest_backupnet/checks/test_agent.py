@@ -31,7 +31,9 @@ def test_agent_listening(
         )
     if state.observed == "not-listening":
         legacy = [
-            p for p in backupnet_profile.agent.legacy_ports if port_state(listeners, p).observed != "not-listening"
+            p
+            for p in backupnet_profile.agent.legacy_ports
+            if port_state(listeners, p).observed != "not-listening"
         ]
         hint = (
             f"; it listens on legacy port {', '.join(map(str, legacy))} instead: an old EVault agent (BN-R7)"

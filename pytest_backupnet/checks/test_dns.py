@@ -18,9 +18,7 @@ from pytest_backupnet.verdict import Verdict
 def judge_addresses(verdict: Verdict, profile: Profile, fqdn: str, addresses: list[str], via: str) -> None:
     endpoint = next(e for e in profile.endpoints if e.fqdn == fqdn)
     allowed = profile.egress.allowed
-    outside = [
-        a for a in addresses if not any(ipaddress.ip_address(a) in net for net in allowed)
-    ]
+    outside = [a for a in addresses if not any(ipaddress.ip_address(a) in net for net in allowed)]
     documented = {str(ip) for ip in endpoint.documented_ips}
     if documented and documented != set(addresses):
         verdict.warn(
@@ -68,7 +66,9 @@ def test_dns_resolution(
     cases="runner_dns",
     title="The named DNS servers resolve each endpoint name into the allowed subnets",
 )
-def test_dns_from_runner(case: Case, backupnet_profile: Profile, verdict: Verdict, request: pytest.FixtureRequest) -> None:
+def test_dns_from_runner(
+    case: Case, backupnet_profile: Profile, verdict: Verdict, request: pytest.FixtureRequest
+) -> None:
     assert case.endpoint and case.dns_server
     timeout = request.config.getoption("backupnet_timeout")
     status, addresses = query_addresses(case.endpoint, case.dns_server, timeout)

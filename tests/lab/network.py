@@ -235,11 +235,20 @@ class Lab:
             records = [f"--host-record={s.fqdn},{s.address}" for s in self.services if s.fqdn != skip]
             self._core_processes.append(
                 self._spawn(
-                    CORE, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
-                    "--no-hosts", "--no-poll", "--bind-interfaces", f"--listen-address={server}",
-                    "--local=/test/", "--user=root", f"--pid-file={self.workdir}/dnsmasq-{server}.pid",
+                    CORE,
+                    "dnsmasq",
+                    "--keep-in-foreground",
+                    "--conf-file=/dev/null",
+                    "--no-resolv",
+                    "--no-hosts",
+                    "--no-poll",
+                    "--bind-interfaces",
+                    f"--listen-address={server}",
+                    "--local=/test/",
+                    "--user=root",
+                    f"--pid-file={self.workdir}/dnsmasq-{server}.pid",
                     *records,
-                )  # fmt: skip
+                )
             )
 
     def _host(self, spec: HostSpec, index: int) -> None:
@@ -254,7 +263,21 @@ class Lab:
         self.hosts[spec.name] = host
         run("ip", "netns", "add", netns)
         run("ip", "-n", netns, "link", "set", "lo", "up")
-        run("ip", "-n", CORE, "link", "add", f"v-{spec.name}"[:15], "type", "veth", "peer", "name", "eth0", "netns", netns)
+        run(
+            "ip",
+            "-n",
+            CORE,
+            "link",
+            "add",
+            f"v-{spec.name}"[:15],
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            netns,
+        )
         run("ip", "-n", CORE, "link", "set", f"v-{spec.name}"[:15], "master", "br0", "up")
         run("ip", "-n", netns, "addr", "add", f"{address}/15", "dev", "eth0")
         run("ip", "-n", netns, "link", "set", "eth0", "up")
@@ -273,15 +296,24 @@ class Lab:
                                        (root / "resolv.conf", "/etc/resolv.conf"))
             )  # fmt: skip
             host.processes.append(
-                self._spawn(netns, "unshare", "-m", "--propagation", "private", "sh", "-c",
-                            f"{mounts} && exec /usr/sbin/sshd -D -e -f {config}",
-                            log=root / "sshd.log")  # fmt: skip
+                self._spawn(
+                    netns,
+                    "unshare",
+                    "-m",
+                    "--propagation",
+                    "private",
+                    "sh",
+                    "-c",
+                    f"{mounts} && exec /usr/sbin/sshd -D -e -f {config}",
+                    log=root / "sshd.log",
+                )
             )
 
     def _sshd_config(self, host: LabHost) -> str:
         force = f"ForceCommand {host.spec.force_command}\n" if host.spec.force_command else ""
-        return textwrap.dedent(
-            f"""\
+        return (
+            textwrap.dedent(
+                f"""\
             ListenAddress {host.address}
             HostKey {self.workdir}/ssh_host_ed25519_key
             PidFile {host.root}/sshd.pid
@@ -296,7 +328,9 @@ class Lab:
             MaxStartups 200:30:400
             MaxSessions 100
             """
-        ) + force
+            )
+            + force
+        )
 
     def _write_ssh_config(self) -> None:
         entries = "".join(f"Host {h.name}\n  HostName {h.address}\n" for h in self.hosts.values())
@@ -323,7 +357,7 @@ class Lab:
             waiting = [
                 h for h in waiting
                 if run("ip", "netns", "exec", h.netns, "sh", "-c",
-                       f"grep -qi ':0016 .* 0A ' /proc/net/tcp", check=False).returncode != 0
+                       "grep -qi ':0016 .* 0A ' /proc/net/tcp", check=False).returncode != 0
             ]  # fmt: skip
             if waiting:
                 time.sleep(0.05)
