@@ -110,7 +110,7 @@ def scan_hosts_file(text: str, fqdns: Iterable[str]) -> list[HostsPin]:
 
 def hosts_file_names(text: str) -> set[str]:
     """Every name that /etc/hosts answers for."""
-    names = set()
+    names: set[str] = set()
     for line in text.splitlines():
         fields = line.split("#", 1)[0].split()
         names.update(name.lower().rstrip(".") for name in fields[1:])

@@ -35,7 +35,7 @@ def observation(
     observed = backupnet_session.fleet.observe(case.host)
     if observed.error is not None:
         primary = request.node.originalname == "test_host_reachable"
-        raise HostNotEvaluated(observed.error, primary)
+        raise HostNotEvaluated(observed.error, primary, observed.wall_s)
     return observed
 
 

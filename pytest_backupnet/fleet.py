@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .probe import ProbeOutputError, ProbeReport, ProbeRequest, parse_probe_output, remote_command
-from .targets import HostUnavailable, Target, management_address, preflight, run_bounded
+from .targets import HostUnavailable, Target, management_address, run_bounded
 
 
 @dataclass(frozen=True)
@@ -74,12 +74,17 @@ class Fleet:
         self._futures: dict[str, concurrent.futures.Future[HostObservation]] = {}
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="bn-host")
 
-    def observe(self, name: str) -> HostObservation:
+    def start(self, names: Sequence[str]) -> None:
+        """Begin observing these hosts now, concurrently, each once."""
         with self._lock:
-            if name not in self._futures:
-                for other in self._bucket_of(name):
-                    if other not in self._futures and other in self._targets:
-                        self._futures[other] = self._pool.submit(self._observe_host, other)
+            for name in names:
+                if name not in self._futures and name in self._targets:
+                    self._futures[name] = self._pool.submit(self._observe_host, name)
+
+    def observe(self, name: str) -> HostObservation:
+        if name not in self._futures:
+            self.start(self._bucket_of(name))
+        with self._lock:
             future = self._futures[name]
         return future.result()
 
@@ -106,23 +111,29 @@ class Fleet:
             return left
 
         inbound_future = None
+        if name in self._inbound_ports:
+            inbound_future = self._pool.submit(self._inbound, target, self._inbound_ports[name])
+        # The probe is also the pre-flight: its first answer proves the host is reachable.
+        request = self._requests.get(name, ProbeRequest(timeout=self._settings.probe_timeout))
+        budget = self._settings.connect_timeout + request.deadline
         try:
-            preflight(target, min(remaining(), self._settings.connect_timeout + 5))
-            observation.steps.append(f"pre-flight {time.monotonic() - start:.2f}s")
-            if name in self._inbound_ports:
-                inbound_future = self._pool.submit(self._inbound, target, self._inbound_ports[name])
-            request = self._requests.get(name)
-            if request is not None:
-                command = remote_command(request, self._settings.implementation)
-                out = run_bounded(target, command, min(remaining(), request.deadline))
-                try:
-                    observation.report = parse_probe_output(out.stdout)
-                except ProbeOutputError as exc:
-                    detail = out.stderr.strip().splitlines()[-1:] or [str(exc)]
-                    raise HostUnavailable(name, "probe-failed", detail[0]) from exc
-                observation.steps.append(f"probe {time.monotonic() - start:.2f}s")
+            limit = min(remaining(), budget)
+            command = remote_command(request, self._settings.implementation)
+            try:
+                out = run_bounded(target, command, limit)
+            except HostUnavailable as exc:
+                if exc.observed == "host-deadline" and limit == budget:
+                    raise HostUnavailable(name, "no-answer", exc.reason) from None
+                raise
+            try:
+                observation.report = parse_probe_output(out.stdout)
+            except ProbeOutputError as exc:
+                detail = out.stderr.strip().splitlines()[-1:] or [str(exc)]
+                raise HostUnavailable(name, "probe-failed", detail[0]) from exc
+            observation.steps.append(f"probe {time.monotonic() - start:.2f}s")
         except HostUnavailable as exc:
             observation.error = exc
+            observation.steps.append(f"gave up after {time.monotonic() - start:.2f}s")
         if inbound_future is not None:
             observation.inbound = inbound_future.result()
         observation.wall_s = time.monotonic() - start

@@ -102,7 +102,8 @@ class ProbeOutputError(ValueError):
 
 def remote_command(request: ProbeRequest, implementation: str = "auto") -> str:
     """The one shell command that runs the probe on a host; every value is quoted."""
-    python = "python3 -c {} {}".format(
+    # -I -S: no user site, no site packages: the probe needs the standard library only.
+    python = "python3 -I -S -c {} {}".format(
         shlex.quote(_resource("probe_remote.py")), shlex.quote(request.as_json())
     )
     args = [f"timeout={request.timeout:g}"]

@@ -60,11 +60,22 @@ class BackupnetSession:
             raise RuntimeError("the fleet is planned when collection finishes")
         return self._fleet
 
+    def _buckets(self) -> list[list[str]]:
+        workerinput = getattr(self.config, "workerinput", None)
+        return buckets(self.host_names, int(workerinput["workercount"]) if workerinput else 1)
+
     def bucket_of(self, host: str) -> list[str]:
         """The hosts this process observes together with `host` (all, unless xdist splits them)."""
+        return next(b for b in self._buckets() if host in b)
+
+    def own_bucket(self) -> list[str]:
+        """The hosts this process will be given: all, or an xdist worker's bucket (gwK gets K)."""
         workerinput = getattr(self.config, "workerinput", None)
-        count = int(workerinput["workercount"]) if workerinput else 1
-        return next(b for b in buckets(self.host_names, count) if host in b)
+        if not workerinput:
+            return list(self.host_names)
+        index = int(str(workerinput["workerid"]).removeprefix("gw") or 0)
+        all_buckets = self._buckets()
+        return all_buckets[index] if index < len(all_buckets) else []
 
     @pytest.hookimpl
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
@@ -121,6 +132,9 @@ class BackupnetSession:
             self.settings,
             self.bucket_of,
         )
+        if not session.config.option.collectonly:
+            planned = {getattr(_case_of(item), "host", RUNNER) for item in session.items}
+            self._fleet.start([h for h in self.own_bucket() if h in planned])
 
     def plan_requests(self, items: Sequence[pytest.Item]) -> dict[str, ProbeRequest]:
         """One probe per host asking for just what the selected checks read."""

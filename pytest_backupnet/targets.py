@@ -157,14 +157,6 @@ def _first_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-def preflight(target: Target, deadline: float) -> str:
-    """Reach the host once (opening the shared SSH connection); returns its own host name."""
-    out = run_bounded(target, "uname -n", deadline)
-    if out.rc != 0:
-        raise HostUnavailable(target.name, "unreachable", _first_line(out.stderr) or f"exit {out.rc}")
-    return out.stdout.strip()
-
-
 def management_address(target: Target) -> str | None:
     """The address by which the runner reaches the host, or None for local://."""
     backend = target.backend

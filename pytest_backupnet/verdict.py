@@ -22,9 +22,11 @@ class NotEvaluated(Exception):
 class HostNotEvaluated(NotEvaluated):
     """A check that could not run because its host could not be observed (an error, not a verdict)."""
 
-    def __init__(self, error: HostUnavailable, primary: bool) -> None:
+    def __init__(self, error: HostUnavailable, primary: bool, elapsed_s: float | None = None) -> None:
         if primary:
             message = f"host {error.host} {error.observed}: {error.reason}"
+            if elapsed_s is not None:
+                message += f" (after {elapsed_s:.1f}s)"
         else:
             message = (
                 f"not evaluated: host {error.host} {error.observed} "

@@ -22,6 +22,13 @@ class HostBucketScheduling(LoadScopeScheduling):  # type: ignore[misc]
         super().__init__(config, log)
         self._hosts = hosts
 
+    def _assign_work_unit(self, node: Any) -> None:
+        # Worker gwK gets bucket K first: it began observing those hosts once it had collected.
+        own = f"bucket-{str(node.gateway.id).removeprefix('gw')}"
+        if own in self.workqueue:
+            self.workqueue.move_to_end(own, last=False)
+        super()._assign_work_unit(node)
+
     def _split_scope(self, nodeid: str) -> str:
         host = host_of_nodeid(nodeid, self._hosts)
         if host is None:

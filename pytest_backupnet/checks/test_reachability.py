@@ -16,6 +16,7 @@ def test_host_reachable(case: Case, observation: HostObservation, verdict: Verdi
         "reachable",
         f"via {observation.target.transport}; probe: {report.implementation if report else 'not run'}; "
         + ", ".join(observation.steps),
+        host_wall_s=round(observation.wall_s, 3),
     )
     if report is not None and not report.complete:
         verdict.fail("the probe stopped before its end; some observations may be missing")

@@ -340,6 +340,9 @@ class Lab:
                 f"""\
                 Host *
                   User root
+                  # Every lab host's sshd shares the runner's cores; a classic key exchange keeps
+                  # the lab from measuring its own post-quantum handshakes.
+                  KexAlgorithms curve25519-sha256
                   IdentityFile {self.identity}
                   IdentitiesOnly yes
                   BatchMode yes
