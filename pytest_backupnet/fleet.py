@@ -72,7 +72,12 @@ class Fleet:
         self._bucket_of = bucket_of
         self._lock = threading.Lock()
         self._futures: dict[str, concurrent.futures.Future[HostObservation]] = {}
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="bn-host")
+        # Threads only wait on remote commands and sockets; inbound connects get their own pool,
+        # since a host task waits on its inbound connect and must not starve it.
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="bn-host")
+        self._inbound_pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=64, thread_name_prefix="bn-inbound"
+        )
 
     def start(self, names: Sequence[str]) -> None:
         """Begin observing these hosts now, concurrently, each once."""
@@ -95,6 +100,7 @@ class Fleet:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._inbound_pool.shutdown(wait=True, cancel_futures=True)
 
     def _observe_host(self, name: str) -> HostObservation:
         target = self._targets[name]
@@ -112,7 +118,7 @@ class Fleet:
 
         inbound_future = None
         if name in self._inbound_ports:
-            inbound_future = self._pool.submit(self._inbound, target, self._inbound_ports[name])
+            inbound_future = self._inbound_pool.submit(self._inbound, target, self._inbound_ports[name])
         # The probe is also the pre-flight: its first answer proves the host is reachable.
         request = self._requests.get(name, ProbeRequest(timeout=self._settings.probe_timeout))
         budget = self._settings.connect_timeout + request.deadline

@@ -1,0 +1,50 @@
+"""The fleet on local targets: each host observed once, many hosts without starving the pool."""
+
+from __future__ import annotations
+
+import threading
+
+import testinfra.backend
+
+from pytest_backupnet.fleet import Fleet, FleetSettings
+from pytest_backupnet.probe import ProbeRequest
+from pytest_backupnet.targets import Target
+
+SETTINGS = FleetSettings(probe_timeout=1, host_deadline=30, connect_timeout=5)
+
+
+def local_targets(count: int) -> list[Target]:
+    backend = testinfra.backend.get_backend("local://")
+    return [Target(f"node{i:03d}", backend) for i in range(count)]
+
+
+def test_more_hosts_than_threads_with_inbound_checks_complete() -> None:
+    targets = local_targets(80)
+    names = [t.name for t in targets]
+    fleet = Fleet(
+        targets,
+        {n: ProbeRequest(timeout=1, listen=True) for n in names},
+        dict.fromkeys(names, 2548),
+        SETTINGS,
+        lambda _name: names,
+    )
+    results: list[object] = []
+    worker = threading.Thread(target=lambda: results.extend(fleet.observe(n) for n in names), daemon=True)
+    worker.start()
+    worker.join(120)
+    assert not worker.is_alive(), "observing 80 hosts with inbound checks deadlocked"
+    fleet.close()
+    assert len(results) == 80
+    observation = fleet.observe("node079")
+    assert observation.error is None and observation.report is not None and observation.report.complete
+    assert observation.inbound is not None and observation.inbound.outcome == "not-applicable"
+
+
+def test_each_host_is_observed_once() -> None:
+    targets = local_targets(3)
+    names = [t.name for t in targets]
+    fleet = Fleet(targets, {}, {}, SETTINGS, lambda _name: names)
+    first = fleet.observe("node000")
+    assert fleet.observe("node000") is first
+    assert {o.target.name for o in fleet.observed()} <= set(names)
+    fleet.close()
