@@ -87,8 +87,22 @@ def build_targets(options: TargetOptions) -> list[Target]:
         if name in seen:
             name = f"{name}@{backend.get_connection_type()}"
         seen.add(name)
-        targets.append(Target(name, backend))
+        targets.append(Target(name, _direct_backend(backend)))
     return targets
+
+
+def _direct_backend(backend: Any) -> Any:
+    """An Ansible inventory host as the SSH (or other) backend its variables describe.
+
+    testinfra does the same on every command; resolving it once lets the probe's
+    deadline reach the ssh process itself. `force_ansible` keeps Ansible's own transport.
+    """
+    if backend.get_connection_type() != "ansible" or backend.force_ansible:
+        return backend
+    host = backend.ansible_runner.get_host(
+        backend.host, ssh_config=backend.ssh_config, ssh_identity_file=backend.ssh_identity_file
+    )
+    return backend if host is None else host.backend
 
 
 def run_bounded(target: Target, command: str, deadline: float) -> CommandOutput:

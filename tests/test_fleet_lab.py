@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import run_suite
+from tests.conftest import SuiteRun, run_suite
 from tests.lab.network import Lab
 
 
@@ -50,3 +50,24 @@ def test_host_deadline_stops_a_hanging_host(lab: Lab, tmp_path: Path) -> None:
     primary = run.record("test_host_reachable", "hang")
     assert (primary["outcome"], primary["observed"]) == ("error", "host-deadline")
     assert {r["outcome"] for r in run.records if r["host"] == "good"} == {"pass"}
+
+
+def test_ansible_inventory_selects_the_fleet(lab: Lab, lab_run: SuiteRun, tmp_path: Path) -> None:
+    names = ["good", "fw", "legacy"]
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text(
+        "[backup]\n"
+        + "".join(f"{n} ansible_host={lab.hosts[n].address}\n" for n in names)
+        + "[backup:vars]\nansible_user=root\n"
+        + f"ansible_ssh_private_key_file={lab.identity}\n"
+        + "ansible_ssh_common_args=-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+        + "-o BatchMode=yes -o KexAlgorithms=curve25519-sha256 -o LogLevel=ERROR\n"
+    )
+    run = run_suite(
+        tmp_path,
+        ["--profile", str(lab.profile_path), "--ansible-inventory", str(inventory),
+         "--hosts", "ansible://backup", "--backupnet-timeout", "1"],
+    )  # fmt: skip
+    assert sorted(run.document["run"]["hosts"]) == sorted(names), run.stdout[-2000:]
+    expected = {k: v for k, v in lab_run.verdicts().items() if any(f"[{n}" in k for n in names)}
+    assert run.verdicts() == expected
