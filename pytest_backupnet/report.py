@@ -14,14 +14,15 @@ from typing import Any
 
 import pytest
 
+from .requirements import REQUIREMENTS
 from .session import BackupnetSession
 
 OUTCOME_RANK = {"error": 0, "fail": 1, "waived": 2, "pass": 3, "skipped": 4}
 CELL_STYLE = {
-    "error": "background:#f4cccc",
-    "fail": "background:#ea9999",
-    "pass": "background:#d9ead3",
-    "skipped": "background:#eeeeee",
+    "error": "background:#f4cccc;color:#7f0000",
+    "fail": "background:#e06666;color:#000",
+    "pass": "background:#d9ead3;color:#000",
+    "skipped": "background:#eeeeee;color:#000",
 }
 
 
@@ -189,7 +190,9 @@ class EvidenceRecorder:
 
     def _matrix_html(self) -> str:
         hosts, requirements, cells = self.matrix()
-        head = "".join(f"<th>{html.escape(r)}</th>" for r in requirements)
+        head = "".join(
+            f"<th title='{html.escape(REQUIREMENTS.get(r, ''))}'>{html.escape(r)}</th>" for r in requirements
+        )
         body = ""
         for host in hosts:
             row = f"<th style='text-align:left'>{html.escape(host)}</th>"
@@ -199,12 +202,18 @@ class EvidenceRecorder:
                     row += "<td>-</td>"
                     continue
                 label = f"{cell[0]} {cell[1]}/{cell[2]}" if cell[1] else f"{cell[0]} ({cell[2]})"
-                style = f"{CELL_STYLE.get(cell[0], '')};padding:2px 8px"
+                style = f"{CELL_STYLE.get(cell[0], '')};padding:2px 8px;font-weight:bold"
                 row += f"<td class='bn-{cell[0]}' style='{style}'>{label}</td>"
             body += f"<tr>{row}</tr>"
+        legend = "".join(
+            f"<li><b>{html.escape(r)}</b>: {html.escape(REQUIREMENTS.get(r, ''))}</li>" for r in requirements
+        )
         return (
             "<h2>Hosts x requirements</h2><table class='backupnet-matrix' border='1' "
             f"style='border-collapse:collapse'><tr><th>host</th>{head}</tr>{body}</table>"
+            "<p>A cell is the worst outcome of the host's checks for the requirement, with how many "
+            "of them did not pass. <i>error</i>: the suite could not evaluate it.</p>"
+            f"<ul class='backupnet-legend'>{legend}</ul>"
         )
 
 

@@ -53,7 +53,11 @@ TROUBLE_HOSTS = [
 
 
 def need_lab() -> None:
-    reason = lab_available()
+    need(lab_available())
+
+
+def need(reason: str | None) -> None:
+    """Skip with `reason`, or fail when BACKUPNET_REQUIRE_LAB=1 (CI): nothing is silently left out."""
     if reason is None:
         return
     if REQUIRE_LAB:
@@ -73,6 +77,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 @dataclass
 class SuiteRun:
+    workdir: Path
     rc: int
     stdout: str
     document: dict[str, Any]
@@ -104,7 +109,7 @@ def run_suite(workdir: Path, args: Sequence[str], timeout: float = 240) -> Suite
         cwd=workdir, capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
     document = json.loads(evidence.read_text()) if evidence.exists() else {}
-    return SuiteRun(completed.returncode, completed.stdout + completed.stderr, document)
+    return SuiteRun(workdir, completed.returncode, completed.stdout + completed.stderr, document)
 
 
 @pytest.fixture(scope="session")

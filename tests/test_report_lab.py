@@ -1,0 +1,89 @@
+"""What an auditor opens: report.html rendered by headless Chromium, and the JUnit XML properties."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SuiteRun, need, run_suite
+from tests.lab.network import Lab
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def rendered_dom(page: Path, profile_dir: Path) -> str:
+    """The page's DOM after its scripts ran (pytest-html builds its rows in JavaScript)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    need(None if chromium else "the report test needs Chromium (scripts/install-deps installs it)")
+    assert chromium is not None
+    completed = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile_dir}", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return completed.stdout
+
+
+@pytest.fixture(scope="module")
+def report_dom(lab_run: SuiteRun, tmp_path_factory: pytest.TempPathFactory) -> str:
+    report = lab_run.workdir / "report.html"
+    assert report.exists(), lab_run.stdout[-2000:]
+    return rendered_dom(report, tmp_path_factory.mktemp("chromium"))
+
+
+def matrix_cells(dom: str) -> dict[tuple[str, str], str]:
+    table = re.search(r"<table class=\"backupnet-matrix\".*?</table>", dom, re.S)
+    assert table, "the hosts x requirements matrix is missing"
+    rows = re.findall(r"<tr>(.*?)</tr>", table.group(0), re.S)
+    header = [re.sub("<.*?>", "", h) for h in re.findall(r"<th[^>]*>(.*?)</th>", rows[0])]
+    cells = {}
+    for row in rows[1:]:
+        host = re.sub("<.*?>", "", re.findall(r"<th[^>]*>(.*?)</th>", row)[0])
+        for requirement, cell in zip(header[1:], re.findall(r"<td[^>]*>(.*?)</td>", row), strict=True):
+            cells[(host, requirement)] = cell
+    return cells
+
+
+def test_matrix_shows_the_predicted_verdicts(report_dom: str) -> None:
+    cells = matrix_cells(report_dom)
+    assert {cells[("good", r)].split()[0] for r in ("BN-R1", "BN-R2", "BN-R5", "BN-R6", "BN-R7")} == {"pass"}
+    assert cells[("fw", "BN-R2")] == "fail 2/12"
+    assert cells[("pinned", "BN-R1")] == "fail 2/2"
+    assert cells[("legacy", "BN-R7")] == "fail 1/1"
+    assert cells[("loopback", "BN-R5")] == "fail 1/10"
+    assert cells[("dead", "preflight")] == "error 1/1"
+
+
+def test_rows_carry_requirement_host_observed_and_evidence(report_dom: str) -> None:
+    assert re.search(r"<th[^>]*>Requirement</th>\s*<th[^>]*>Host</th>\s*<th[^>]*>Observed</th>", report_dom)
+    row = re.search(r"<td>BN-R2,BN-R3</td>\s*<td>fw</td>\s*<td>timeout</td>.*?</tbody>", report_dom, re.S)
+    assert row, "the firewalled host's dropped port is not a row with its observation"
+    assert "198.19.2.13:8087 timeout" in row.group(0)
+
+
+def test_report_names_profile_hash_and_run(report_dom: str, lab_run: SuiteRun) -> None:
+    assert lab_run.document["run"]["profile"]["sha256"] in report_dom
+    assert "BN-R6</b>: The agent accepts inbound TCP 2548" in report_dom
+
+
+def test_junit_xml_carries_the_same_properties(lab: Lab, tmp_path: Path) -> None:
+    junit = tmp_path / "out.xml"
+    run = run_suite(
+        tmp_path, [*lab.pytest_args(["fw"]), "--backupnet-timeout", "1", "--junitxml", str(junit)]
+    )
+    record = run.record("test_outbound_tcp", "fw", endpoint="amp03.lab.backupnet.test")
+    case = next(
+        c
+        for c in ET.parse(junit).getroot().iter("testcase")
+        if c.get("name", "").endswith("amp03.lab.backupnet.test:8087]")
+    )
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    for key in ("requirement", "host", "check", "endpoint", "port", "observed", "evidence"):
+        assert props[key] == str(record[key]), key
