@@ -15,18 +15,13 @@ from .cases import RUNNER, Case, buckets, build_cases
 from .fleet import Fleet, FleetSettings
 from .probe import HOSTS_FILE, ProbeRequest
 from .profile import Profile
-from .targets import Target, TargetOptions, build_targets, close_connections
+from .targets import TargetOptions, build_targets, close_connections
 from .verdict import NotEvaluated
 
 SESSION_KEY = pytest.StashKey["BackupnetSession"]()
 EXIT_NOT_EVALUATED = 6
-# What each check needs from the host's probe, by test function name.
-_NEEDS_RESOLVE_PORTS = {"test_outbound_tcp"}
-_NEEDS_RESOLVE = {"test_dns_resolution"}
-_NEEDS_LISTEN = {"test_agent_listening", "test_agent_legacy_port"}
-_NEEDS_CONFIG = {"test_agent_config_no_ip_literal"}
-_NEEDS_HOSTS_FILE = {"test_hosts_file_no_pin", "test_dns_resolution"}
-_NEEDS_INBOUND = {"test_agent_inbound_from_runner"}
+# What a check may ask of its host's observation (`probe=` of its `backupnet` marker).
+PROBE_NEEDS = ("resolve", "connect", "listen", "config", "hosts_file", "inbound")
 
 
 def session_of(config: pytest.Config) -> BackupnetSession:
@@ -140,19 +135,18 @@ class BackupnetSession:
         """One probe per host asking for just what the selected checks read."""
         plans: dict[str, dict[str, Any]] = {}
         for item in items:
-            case = _case_of(item)
+            case, needs = _case_of(item), probe_needs(item)
             if case is None or case.host == RUNNER or item.get_closest_marker("skip"):
                 continue
-            name = getattr(item, "originalname", item.name)
             plan = plans.setdefault(case.host, {"resolve": {}, "listen": False, "files": set()})
-            if name in _NEEDS_RESOLVE_PORTS | _NEEDS_RESOLVE and case.endpoint:
+            if "resolve" in needs and case.endpoint:
                 ports = plan["resolve"].setdefault(case.endpoint, set())
-                if name in _NEEDS_RESOLVE_PORTS and case.port is not None:
+                if "connect" in needs and case.port is not None:
                     ports.add(case.port)
-            plan["listen"] |= name in _NEEDS_LISTEN
-            if name in _NEEDS_CONFIG:
+            plan["listen"] |= "listen" in needs
+            if "config" in needs:
                 plan["files"].update(self.profile.agent.config_files)
-            if name in _NEEDS_HOSTS_FILE:
+            if "hosts_file" in needs:
                 plan["files"].add(HOSTS_FILE)
         return {
             host: ProbeRequest(
@@ -168,7 +162,7 @@ class BackupnetSession:
         return {
             case.host: case.port
             for item in items
-            if getattr(item, "originalname", "") in _NEEDS_INBOUND
+            if "inbound" in probe_needs(item)
             and (case := _case_of(item)) is not None
             and case.port is not None
         }
@@ -180,11 +174,10 @@ class BackupnetSession:
         report = yield
         excinfo = call.excinfo
         if excinfo is not None and isinstance(excinfo.value, NotEvaluated):
+            # Raised by fixtures, so pytest reports an error; one line says why, no traceback.
             item.user_properties.append(("observed", excinfo.value.observed))
             report.user_properties = list(item.user_properties)
             report.longrepr = f"{type(excinfo.value).__name__}: {excinfo.value}"
-            if report.when == "call":
-                report.when = "setup"  # could-not-evaluate is an error, whichever phase found it
         return report
 
     @pytest.hookimpl
@@ -231,6 +224,15 @@ def target_options(config: pytest.Config, control_dir: str) -> TargetOptions:
     )
 
 
+def probe_needs(item: pytest.Item) -> tuple[str, ...]:
+    marker = item.get_closest_marker("backupnet")
+    needs = tuple(marker.kwargs.get("probe", ())) if marker else ()
+    unknown = set(needs) - set(PROBE_NEEDS)
+    if unknown:
+        raise ValueError(f"{item.nodeid}: unknown probe need {sorted(unknown)} (known: {PROBE_NEEDS})")
+    return needs
+
+
 def marker_requirements(marker: pytest.Mark) -> list[str]:
     return [marker.kwargs["requirement"], *marker.kwargs.get("also", ())]
 
@@ -247,6 +249,3 @@ def _case_of(item: pytest.Item) -> Case | None:
 
 def reproduce_args(argv: Sequence[str] | None = None) -> list[str]:
     return list(sys.argv[1:] if argv is None else argv)
-
-
-__all__ = ["EXIT_NOT_EVALUATED", "BackupnetSession", "Target", "session_of"]

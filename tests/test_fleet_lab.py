@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from tests.conftest import SuiteRun, run_suite
@@ -13,7 +14,10 @@ def test_one_ssh_connection_per_host(lab: Lab, tmp_path: Path) -> None:
     run = run_suite(tmp_path, [*lab.pytest_args(["good"]), "--backupnet-timeout", "1"])
     assert run.rc == 0, run.stdout[-2000:]
     assert len(run.records) == 28
-    assert lab.ssh_logins("good") - before == 1, "pre-flight and probe share one SSH connection"
+    assert lab.ssh_logins("good") - before == 1, "one SSH connection per host"
+    processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    masters = [line for line in processes.splitlines() if "[mux]" in line and "/bn-" in line]
+    assert masters == [], "the run must close the SSH connections it opened"
 
 
 def test_refused_authentication_is_one_error_naming_the_reason(lab: Lab, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pytest_backupnet.verdict import Verdict
     requirement="BN-R6",
     direction="inbound",
     cases="management_port",
+    probe=("listen",),
     title="The agent listens on its management port on a non-loopback address",
 )
 def test_agent_listening(
@@ -48,6 +49,7 @@ def test_agent_listening(
     direction="inbound",
     network=True,
     cases="management_port",
+    probe=("inbound",),
     title="The runner, in Central Control's place, connects to the management port",
 )
 def test_agent_inbound_from_runner(case: Case, observation: HostObservation, verdict: Verdict) -> None:
@@ -67,6 +69,7 @@ def test_agent_inbound_from_runner(case: Case, observation: HostObservation, ver
     requirement="BN-R7",
     direction="inbound",
     cases="legacy_port",
+    probe=("listen",),
     title="No agent listens on a legacy EVault port",
 )
 def test_agent_legacy_port(case: Case, listening_sockets: list[Listener], verdict: Verdict) -> None:

@@ -39,6 +39,7 @@ def judge_addresses(verdict: Verdict, profile: Profile, fqdn: str, addresses: li
     direction="outbound",
     network=True,
     cases="endpoint",
+    probe=("resolve", "hosts_file"),
     title="The host resolves each endpoint name into the allowed subnets",
 )
 def test_dns_resolution(

@@ -25,6 +25,7 @@ SEVERITY = ("timeout", "unreachable", "refused", "error", "open")
     direction="outbound",
     network=True,
     cases="endpoint_port",
+    probe=("resolve", "connect"),
     title="The host reaches every portal and AMP proxy endpoint on its ports",
 )
 def test_outbound_tcp(case: Case, observation: HostObservation, verdict: Verdict) -> None:

@@ -14,6 +14,7 @@ from pytest_backupnet.verdict import Verdict
     requirement="BN-R1",
     direction="outbound",
     cases="host",
+    probe=("config",),
     title="The agent configuration names servers by FQDN, never by IP address",
 )
 def test_agent_config_no_ip_literal(
@@ -38,6 +39,7 @@ def test_agent_config_no_ip_literal(
     requirement="BN-R1",
     direction="outbound",
     cases="host",
+    probe=("hosts_file",),
     title="/etc/hosts does not pin an endpoint name to an address",
 )
 def test_hosts_file_no_pin(hosts_file: str, backupnet_profile: Profile, verdict: Verdict) -> None:
