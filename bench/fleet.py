@@ -134,9 +134,12 @@ def timed(command: Sequence[str], cwd: Path) -> float:
     return time.monotonic() - start
 
 
-def backupnet(lab: Lab, workdir: Path, timeout: float, workers: int) -> tuple[float, dict[str, float], int]:
+def backupnet(
+    lab: Lab, workdir: Path, timeout: float, workers: int, hosts: Sequence[str], *extra: str
+) -> tuple[float, dict[str, float], int]:
     evidence = workdir / f"backupnet-{workers}.json"
-    args = [*lab.pytest_args(), "--backupnet-timeout", f"{timeout:g}", "--backupnet-json", str(evidence)]
+    args = [*lab.pytest_args(hosts), "--backupnet-timeout", f"{timeout:g}", "--backupnet-json", str(evidence)]
+    args += extra
     if workers:
         args += ["-n", str(workers)]
     wall = timed([*PYTEST, *args], workdir)
@@ -149,14 +152,16 @@ def backupnet(lab: Lab, workdir: Path, timeout: float, workers: int) -> tuple[fl
     return wall, per_host, len(records)
 
 
-def testinfra(lab: Lab, workdir: Path, workers: int) -> tuple[float, dict[str, float], int]:
+def testinfra(
+    lab: Lab, workdir: Path, workers: int, hosts: Sequence[str]
+) -> tuple[float, dict[str, float], int]:
     suite = workdir / "plain_testinfra"
     suite.mkdir(exist_ok=True)
     (suite / "test_backup_ports.py").write_text(testinfra_suite(lab.services))
     junit = workdir / f"testinfra-{workers}.xml"
     command = [
         *PYTEST, str(suite),
-        "--hosts", lab.hosts_option(), "--ssh-config", str(lab.ssh_config), "--junitxml", str(junit),
+        "--hosts", lab.hosts_option(hosts), "--ssh-config", str(lab.ssh_config), "--junitxml", str(junit),
     ]  # fmt: skip
     if workers:
         command += ["-n", str(workers)]
@@ -187,15 +192,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bn-bench-") as tmp:
         workdir = Path(tmp)
         start = time.monotonic()
-        lab = Lab(workdir / "lab").start(fault_mix(options.hosts_count))
+        fleet = fault_mix(options.hosts_count)
+        names = [spec.name for spec in fleet]
+        # A host whose SSH port drops every packet, measured on its own: a dead host's cost.
+        silent = HostSpec("silent", nft=nft_rules(input_=["tcp dport 22 drop"]))
+        lab = Lab(workdir / "lab").start([*fleet, silent])
         print(f"lab: {options.hosts_count} hosts built in {time.monotonic() - start:.1f}s")
         try:
             results = []
             for workers in modes:
                 label = f"-n {workers}" if workers else "serial"
-                ours = backupnet(lab, workdir, options.timeout, workers)
-                theirs = None if options.skip_testinfra else testinfra(lab, workdir, workers)
+                ours = backupnet(lab, workdir, options.timeout, workers, names)
+                theirs = None if options.skip_testinfra else testinfra(lab, workdir, workers, names)
                 results.append((label, ours, theirs))
+            dead_wall, dead_hosts, _ = backupnet(
+                lab, workdir, options.timeout, 0, ["silent", names[0]], "--backupnet-connect-timeout", "2"
+            )
         finally:
             lab.stop()
     print(f"\n{'run':<8} {'pytest-backupnet':>18} {'plain testinfra':>16} {'ratio':>7}  checks")
@@ -217,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"  max {max(values):.2f}s, median {statistics.median(values):.2f}s "
         f"(target: at most probe timeout + 1s = {options.timeout + 1:g}s)"
+    )
+    print(
+        f"\ndead host (SSH port silent), --backupnet-connect-timeout 2: it took "
+        f"{dead_hosts['silent']:.2f}s, once; the run with one healthy host took {dead_wall:.1f}s"
     )
     return 0
 

@@ -9,6 +9,7 @@ import pytest
 from .catalog import find_profiles, format_profile_list
 from .profile import ProfileError, load_profile
 from .session import SESSION_KEY, BackupnetSession, reproduce_args
+from .waivers import WaiverError, load_waivers
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 MARKERS = {
@@ -97,6 +98,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the evidence file: run metadata and one record per check",
     )
     group.addoption(
+        "--waivers",
+        dest="backupnet_waivers",
+        metavar="PATH",
+        help="accepted exceptions (YAML): requirement, host glob, justification, owner, expiry",
+    )
+    group.addoption(
         "--backupnet-probe",
         dest="backupnet_probe",
         choices=("auto", "python", "bash"),
@@ -129,9 +136,14 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         profile = load_profile(ref, profile_search_dirs(config))
     except (ProfileError, FileNotFoundError) as exc:
         raise pytest.UsageError(f"--profile {ref}: {exc}") from None
+    waiver_path = config.getoption("backupnet_waivers")
+    try:
+        waivers = load_waivers(Path(waiver_path)) if waiver_path else []
+    except WaiverError as exc:
+        raise pytest.UsageError(f"--waivers: {exc}") from None
     from . import fixtures, report
 
-    session = BackupnetSession(config, profile, reproduce_args(config.invocation_params.args))
+    session = BackupnetSession(config, profile, reproduce_args(config.invocation_params.args), waivers)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "backupnet-session")
     config.pluginmanager.register(fixtures, "backupnet-fixtures")

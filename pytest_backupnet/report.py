@@ -20,6 +20,7 @@ from .session import BackupnetSession
 OUTCOME_RANK = {"error": 0, "fail": 1, "waived": 2, "pass": 3, "skipped": 4}
 CELL_STYLE = {
     "error": "background:#f4cccc;color:#7f0000",
+    "waived": "background:#ffe599;color:#000",
     "fail": "background:#e06666;color:#000",
     "pass": "background:#d9ead3;color:#000",
     "skipped": "background:#eeeeee;color:#000",
@@ -86,6 +87,8 @@ class EvidenceRecorder:
         outcome = None
         if report.failed:
             outcome = "fail" if report.when == "call" else "error"
+        elif report.skipped and str(getattr(report, "wasxfail", "")).startswith("waived"):
+            outcome = "waived"
         elif report.skipped:
             outcome = "skipped"
         elif report.when == "call":
@@ -107,7 +110,7 @@ class EvidenceRecorder:
                 outcome = record["outcome"]
                 if OUTCOME_RANK[outcome] < OUTCOME_RANK[worst]:
                     worst = outcome
-                cells[key] = (worst, bad + (outcome in ("fail", "error")), total + 1)
+                cells[key] = (worst, bad + (outcome in ("fail", "error", "waived")), total + 1)
         hosts = [h for h in [*self.session.host_names, "runner"] if any(k[0] == h for k in cells)]
         requirements = sorted({k[1] for k in cells}, key=_requirement_order)
         return hosts, requirements, cells
@@ -227,6 +230,8 @@ def _requirement_order(requirement: str) -> tuple[int, str]:
 
 
 def _message(report: pytest.TestReport) -> str:
+    if hasattr(report, "wasxfail"):
+        return str(report.wasxfail)
     if report.passed:
         return ""
     if report.skipped and isinstance(report.longrepr, tuple):

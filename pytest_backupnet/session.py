@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shlex
 import shutil
 import sys
@@ -16,7 +17,8 @@ from .fleet import Fleet, FleetSettings
 from .probe import HOSTS_FILE, ProbeRequest
 from .profile import Profile
 from .targets import TargetOptions, build_targets, close_connections
-from .verdict import NotEvaluated
+from .verdict import HostNotEvaluated, NotEvaluated
+from .waivers import Waiver, find_waiver
 
 SESSION_KEY = pytest.StashKey["BackupnetSession"]()
 EXIT_NOT_EVALUATED = 6
@@ -31,9 +33,17 @@ def session_of(config: pytest.Config) -> BackupnetSession:
 class BackupnetSession:
     """The state of one audit against one profile; registered only when --profile is given."""
 
-    def __init__(self, config: pytest.Config, profile: Profile, reproduce: Sequence[str]) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        profile: Profile,
+        reproduce: Sequence[str],
+        waivers: Sequence[Waiver] = (),
+    ) -> None:
         self.config = config
         self.profile = profile
+        self.waivers = tuple(waivers)
+        self.today = dt.datetime.now(dt.UTC).date()
         self.reproduce = tuple(reproduce)
         self.control_dir = tempfile.mkdtemp(prefix="bn-")
         self.targets = build_targets(target_options(config, self.control_dir))
@@ -176,9 +186,32 @@ class BackupnetSession:
         if excinfo is not None and isinstance(excinfo.value, NotEvaluated):
             # Raised by fixtures, so pytest reports an error; one line says why, no traceback.
             item.user_properties.append(("observed", excinfo.value.observed))
+            if isinstance(excinfo.value, HostNotEvaluated) and excinfo.value.elapsed_s is not None:
+                item.user_properties.append(("host_wall_s", round(excinfo.value.elapsed_s, 3)))
             report.user_properties = list(item.user_properties)
             report.longrepr = f"{type(excinfo.value).__name__}: {excinfo.value}"
+        elif report.when == "call" and report.failed and self.waivers:
+            self._apply_waiver(item, report)
         return report
+
+    def _apply_waiver(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        props = {key: str(value) for key, value in item.user_properties}
+        requirements = props.get("requirement", "").split(",")
+        waiver = find_waiver(self.waivers, requirements, props.get("host", ""), props.get("endpoint"))
+        if waiver is None:
+            return
+        if waiver.expired(self.today):
+            item.user_properties.append(("waiver", f"expired: {waiver.describe()}"))
+            report.longrepr = (
+                f"{report.longreprtext}\nwaiver expired on {waiver.expires.isoformat()}, "
+                f"so this failure counts again: {waiver.describe()}"
+            )
+        else:
+            item.user_properties.append(("waiver", waiver.describe()))
+            report.outcome = "skipped"
+            report.wasxfail = f"waived: {waiver.describe()}"
+            report.longrepr = None
+        report.user_properties = list(item.user_properties)
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -206,6 +239,9 @@ class BackupnetSession:
             f"backupnet: reproduce with: pytest {shlex.join(self.reproduce)}",
         ]
         lines += [f"backupnet: warning: {w}" for w in self.profile.warnings]
+        if self.waivers:
+            expired = sum(w.expired(self.today) for w in self.waivers)
+            lines.append(f"backupnet: {len(self.waivers)} waiver(s), {expired} expired")
         return lines
 
 

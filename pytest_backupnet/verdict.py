@@ -33,6 +33,7 @@ class HostNotEvaluated(NotEvaluated):
                 f"(reported once by test_host_reachable[{error.host}])"
             )
         super().__init__(error.observed, message)
+        self.elapsed_s = elapsed_s
 
 
 class Verdict:

@@ -39,6 +39,9 @@ def test_silent_ssh_port_costs_the_connect_timeout_once(lab: Lab, tmp_path: Path
     primary = run.record("test_host_reachable", "blackhole")
     assert (primary["outcome"], primary["observed"]) == ("error", "unreachable")
     assert "timed out" in primary["message"]
+    assert primary["host_wall_s"] >= 2, "ssh waited for its connect timeout"
+    others = [r["duration_s"] for r in run.records if r["host"] == "blackhole" and r is not primary]
+    assert sum(others) < 2, "no other check of the host waits on it again"
     blackhole = [r for r in run.records if r["host"] == "blackhole"]
     assert len(blackhole) == 28 and {r["outcome"] for r in blackhole} == {"error"}
     assert {r["outcome"] for r in run.records if r["host"] == "good"} == {"pass"}
@@ -75,3 +78,20 @@ def test_ansible_inventory_selects_the_fleet(lab: Lab, lab_run: SuiteRun, tmp_pa
     assert sorted(run.document["run"]["hosts"]) == sorted(names), run.stdout[-2000:]
     expected = {k: v for k, v in lab_run.verdicts().items() if any(f"[{n}" in k for n in names)}
     assert run.verdicts() == expected
+
+
+def test_paramiko_backend_and_identity_file(lab: Lab, lab_run: SuiteRun, tmp_path: Path) -> None:
+    """testinfra's other SSH transport, with the key given by --ssh-identity-file, not the config."""
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        "".join(f"Host {n}\n  HostName {lab.hosts[n].address}\n  User root\n" for n in ("good", "fw"))
+    )
+    run = run_suite(
+        tmp_path,
+        ["--profile", str(lab.profile_path), "--hosts", "paramiko://good,paramiko://fw",
+         "--ssh-config", str(config), "--ssh-identity-file", str(lab.identity), "--backupnet-timeout", "1"],
+    )  # fmt: skip
+    expected = {k: v for k, v in lab_run.verdicts().items() if "[good" in k or "[fw" in k}
+    assert run.verdicts() == expected, run.stdout[-3000:]
+    reachable = run.record("test_host_reachable", "good")
+    assert "via paramiko" in reachable["evidence"]

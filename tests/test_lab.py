@@ -10,10 +10,16 @@ from tests.conftest import AUDITED, SuiteRun, run_suite
 from tests.lab.network import Lab
 
 
-def test_good_host_passes_every_check(lab_run: SuiteRun) -> None:
-    good = [r for r in lab_run.records if r["host"] == "good"]
+@pytest.mark.parametrize("host", ["good", "dualstack"])
+def test_good_host_passes_every_check(lab_run: SuiteRun, host: str) -> None:
+    good = [r for r in lab_run.records if r["host"] == host]
     assert len(good) == 1 + 12 + 10 + 2 + 1 + 2  # pre-flight, TCP, DNS, R6 x2, R7, R1 x2
     assert {r["outcome"] for r in good} == {"pass"}, [r for r in good if r["outcome"] != "pass"]
+
+
+def test_ipv6_wildcard_listener_counts_as_listening(lab_run: SuiteRun) -> None:
+    record = lab_run.record("test_agent_listening", "dualstack")
+    assert (record["observed"], record["evidence"]) == ("listening", "[::]:2548")
 
 
 def test_dropped_port_is_a_timeout(lab_run: SuiteRun) -> None:
@@ -120,7 +126,7 @@ def test_every_record_carries_the_contract_properties(lab_run: SuiteRun) -> None
             assert record["observed"], record
     run = lab_run.document["run"]
     assert run["profile"]["name"] == "lab" and len(run["profile"]["sha256"]) == 64
-    assert run["hosts"] == ["good", "fw", "pinned", "legacy", "loopback", "dead"]
+    assert run["hosts"] == ["good", "fw", "pinned", "legacy", "loopback", "dead", "dualstack"]
 
 
 def test_ids_name_the_host_not_the_transport(lab_run: SuiteRun) -> None:
