@@ -93,11 +93,6 @@ class Fleet:
             future = self._futures[name]
         return future.result()
 
-    def observed(self) -> list[HostObservation]:
-        with self._lock:
-            futures = list(self._futures.values())
-        return [f.result() for f in futures if f.done()]
-
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._inbound_pool.shutdown(wait=True, cancel_futures=True)

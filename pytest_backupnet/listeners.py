@@ -17,10 +17,6 @@ class Listener:
     port: int
 
     @property
-    def is_wildcard(self) -> bool:
-        return self.address.is_unspecified
-
-    @property
     def is_loopback(self) -> bool:
         address = self.address
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:

@@ -7,7 +7,6 @@ import getpass
 import html
 import json
 import platform
-from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -245,6 +244,3 @@ def register(config: pytest.Config, session: BackupnetSession) -> None:
     if hasattr(config, "workerinput"):
         return
     config.pluginmanager.register(EvidenceRecorder(config, session), "backupnet-evidence")
-
-
-__all__: Sequence[str] = ["EvidenceRecorder", "register"]

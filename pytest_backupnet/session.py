@@ -56,7 +56,6 @@ class BackupnetSession:
             implementation=config.getoption("backupnet_probe"),
         )
         self._fleet: Fleet | None = None
-        self.failed = 0
         self.not_evaluated = 0
 
     @property
@@ -215,9 +214,7 @@ class BackupnetSession:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.failed and report.when == "call":
-            self.failed += 1
-        elif report.failed:
+        if report.failed and report.when != "call":
             self.not_evaluated += 1
 
     @pytest.hookimpl(trylast=True)

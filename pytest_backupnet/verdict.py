@@ -43,10 +43,8 @@ class Verdict:
         self._record = record
         self.case = case
         self.requirement = requirement
-        self.observed: str | None = None
 
     def observe(self, observed: str, evidence: str = "", **extra: Any) -> None:
-        self.observed = observed
         self._record("observed", observed)
         if evidence:
             self._record("evidence", evidence)

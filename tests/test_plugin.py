@@ -9,8 +9,6 @@ import pytest
 
 from tests.test_profile import MINIMAL
 
-pytest_plugins = ["pytester"]
-
 
 def test_without_profile_pytest_behaves_as_usual(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_plain():\n    assert True\n")

@@ -12,11 +12,12 @@ from pytest_backupnet.verdict import Verdict
 @pytest.mark.backupnet(requirement="preflight", cases="host", title="The suite reaches the host")
 def test_host_reachable(case: Case, observation: HostObservation, verdict: Verdict) -> None:
     report = observation.report
+    assert report is not None
     verdict.observe(
         "reachable",
-        f"via {observation.target.transport}; probe: {report.implementation if report else 'not run'}; "
-        + ", ".join(observation.steps),
+        f"via {observation.target.transport} to host {report.hostname!r}; "
+        f"probe: {report.implementation}; " + ", ".join(observation.steps),
         host_wall_s=round(observation.wall_s, 3),
     )
-    if report is not None and not report.complete:
+    if not report.complete:
         verdict.fail("the probe stopped before its end; some observations may be missing")
