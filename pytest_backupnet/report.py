@@ -136,9 +136,18 @@ class EvidenceRecorder:
                 )
                 row += text.ljust(12)
             write(row)
-        warnings = [(r["nodeid"], w) for r in self.finished_records() for w in r.get("warnings", [])]
-        for nodeid, warning in warnings:
-            write(f"warning: {nodeid.split('::')[-1]}: {warning}")
+        records = self.finished_records()
+        for record in records:
+            if record["check"] == "test_host_reachable" and record["outcome"] == "error":
+                others = sum(1 for r in records if r["host"] == record["host"]) - 1
+                write(f"not evaluated: {record['message'].removeprefix('HostNotEvaluated: ')}; "
+                      f"its {others} other checks are errors pointing here")  # fmt: skip
+        grouped: dict[str, list[str]] = {}
+        for record in records:
+            for warning in record.get("warnings", []):
+                grouped.setdefault(warning, []).append(record["host"])
+        for warning, hosts in grouped.items():
+            write(f"warning ({', '.join(dict.fromkeys(hosts))}): {warning}")
         self._write_json()
 
     def _write_json(self) -> None:

@@ -107,6 +107,8 @@ def test_dead_host_is_one_clear_error_and_others_run(lab_run: SuiteRun) -> None:
     assert primary["observed"] == "unreachable" and "Connection refused" in primary["message"]
     assert all("reported once by test_host_reachable[dead]" in r["message"] for r in dead if r is not primary)
     assert lab_run.rc == 6, "errors (a host not evaluated) have their own exit status"
+    assert "not evaluated: host dead unreachable: ssh: connect to host" in lab_run.stdout
+    assert "its 27 other checks are errors pointing here" in lab_run.stdout
     others = [r for r in lab_run.records if r["host"] not in ("dead", "runner")]
     assert "error" not in {r["outcome"] for r in others}
 
