@@ -121,7 +121,9 @@ def remote_command(request: ProbeRequest, implementation: str = "auto") -> str:
         return python
     if implementation == "bash":
         return bash
-    return f"if command -v python3 >/dev/null 2>&1; then {python}; else {bash}; fi"
+    # Try python3, and fall back when the shell cannot find it (127) or execute it (126): a
+    # `command -v` test would accept a python3 that is present but not executable.
+    return f"{python}; rc=$?; if [ $rc -eq 126 ] || [ $rc -eq 127 ]; then {bash}; else exit $rc; fi"
 
 
 def _resource(name: str) -> str:

@@ -43,6 +43,7 @@ LAB_HOSTS = [
     HostSpec("loopback", agent=("127.0.0.1:2548",), resolver=DNS_PARTIAL),
     HostSpec("dead", sshd=False),
     HostSpec("dualstack", agent=("[::]:2548",)),
+    HostSpec("nopython", without_python=True),
 ]
 AUDITED = [h.name for h in LAB_HOSTS]
 # Hosts for the pre-flight and deadline tests, kept out of the shared audit.

@@ -10,11 +10,17 @@ from tests.conftest import AUDITED, SuiteRun, run_suite
 from tests.lab.network import Lab
 
 
-@pytest.mark.parametrize("host", ["good", "dualstack"])
+@pytest.mark.parametrize("host", ["good", "dualstack", "nopython"])
 def test_good_host_passes_every_check(lab_run: SuiteRun, host: str) -> None:
     good = [r for r in lab_run.records if r["host"] == host]
     assert len(good) == 1 + 12 + 10 + 2 + 1 + 2  # pre-flight, TCP, DNS, R6 x2, R7, R1 x2
     assert {r["outcome"] for r in good} == {"pass"}, [r for r in good if r["outcome"] != "pass"]
+
+
+def test_host_without_python_is_probed_with_bash(lab_run: SuiteRun) -> None:
+    reachable = lab_run.record("test_host_reachable", "nopython")
+    assert "probe: bash" in reachable["evidence"]
+    assert "probe: python" in lab_run.record("test_host_reachable", "good")["evidence"]
 
 
 def test_ipv6_wildcard_listener_counts_as_listening(lab_run: SuiteRun) -> None:
@@ -128,7 +134,7 @@ def test_every_record_carries_the_contract_properties(lab_run: SuiteRun) -> None
             assert record["observed"], record
     run = lab_run.document["run"]
     assert run["profile"]["name"] == "lab" and len(run["profile"]["sha256"]) == 64
-    assert run["hosts"] == ["good", "fw", "pinned", "legacy", "loopback", "dead", "dualstack"]
+    assert run["hosts"] == ["good", "fw", "pinned", "legacy", "loopback", "dead", "dualstack", "nopython"]
 
 
 def test_ids_name_the_host_not_the_transport(lab_run: SuiteRun) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -80,3 +81,21 @@ def test_probe_on_loopback(implementation: str, loopback_listener: int, tmp_path
     assert by_port == {loopback_listener: "open", closed_port: "refused"}
     assert any(s.port == loopback_listener for s in report.listeners)
     assert [f.text for f in report.files] == ["Server=localhost\n"]
+
+
+def test_auto_falls_back_to_bash_when_python3_is_missing(tmp_path: Path) -> None:
+    """A PATH that offers only what the bash probe needs: python3 is not found (exit 127)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "timeout", "getent", "mktemp", "date", "awk", "paste", "sort", "head",
+                 "base64", "cat", "rm", "uname"):  # fmt: skip
+        found = shutil.which(tool)
+        assert found, tool
+        (bin_dir / tool).symlink_to(found)
+    request = ProbeRequest(timeout=1, resolve={"localhost": []}, listen=True)
+    out = subprocess.run(
+        remote_command(request), shell=True, capture_output=True, text=True, env={"PATH": str(bin_dir)}
+    )
+    report = parse_probe_output(out.stdout)
+    assert report.implementation.startswith("bash") and report.complete
+    assert report.resolutions["localhost"].status == "ok"

@@ -24,6 +24,7 @@ DNS_PARTIAL = "198.18.0.2"
 RUNNER_ADDRESS = "198.18.0.254"
 DOMAIN = "lab.backupnet.test"
 LISTENER = Path(__file__).with_name("listener.py")
+SSHD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class HostSpec:
     sshd: bool = True
     force_command: str = ""
     authorized: bool = True
+    without_python: bool = False
 
 
 @dataclass
@@ -108,6 +110,13 @@ class LabHost:
     @property
     def name(self) -> str:
         return self.spec.name
+
+
+def python_executables() -> list[str]:
+    """Every python3 a login on this machine could find, and what each links to."""
+    folders = f"{os.environ.get('PATH', '')}:{SSHD_PATH}".split(":")
+    found = {str(Path(f) / "python3") for f in folders if f and (Path(f) / "python3").exists()}
+    return sorted(found | {os.path.realpath(p) for p in found})
 
 
 def run(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -290,11 +299,11 @@ class Lab:
             config = root / "sshd_config"
             config.write_text(self._sshd_config(host))
             # Its own mount namespace: this host's /opt, /etc/hosts and resolver, seen only by it.
-            mounts = " && ".join(
-                f"mount --bind {source} {target}"
-                for source, target in ((root / "opt", "/opt"), (root / "hosts", "/etc/hosts"),
-                                       (root / "resolv.conf", "/etc/resolv.conf"))
-            )  # fmt: skip
+            binds = [(root / "opt", "/opt"), (root / "hosts", "/etc/hosts"),
+                     (root / "resolv.conf", "/etc/resolv.conf")]  # fmt: skip
+            if spec.without_python:  # a host with no python3: /dev/null is not an executable
+                binds += [("/dev/null", p) for p in python_executables()]
+            mounts = " && ".join(f"mount --bind {source} {target}" for source, target in binds)
             host.processes.append(
                 self._spawn(
                     netns,
