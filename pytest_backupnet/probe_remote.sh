@@ -1,5 +1,5 @@
 # The probe for hosts without python3, as `bash -c <this file> probe ARG...`, where each ARG
-# is timeout=S, listen=1, resolve=NAME:PORT[,PORT], or file=GLOB. Read-only.
+# is timeout=S, listen=1, resolve=NAME:PORT[,PORT], or file=GLOB. Read-only: it writes no file.
 # Needs bash (/dev/tcp), coreutils `timeout` and `base64`, and getent; prints the same
 # records as the Python probe.
 set -u
@@ -15,8 +15,8 @@ for arg in "$@"; do
     file=*) FILES+=("${arg#file=}") ;;
   esac
 done
-WORK=$(mktemp -d) || exit 70
-trap 'rm -rf "$WORK"' EXIT
+# Nothing is written on the host: every background job prints its one record line to stdout,
+# and a single short write to a pipe is never interleaved with another.
 now_ms() { date +%s%3N; }
 
 connect_one() {
@@ -48,22 +48,16 @@ resolve_one() {
   fi
   addrs=$(printf '%s\n' "$out" | awk '$2 == "STREAM" && !seen[$1]++ { print $1 }' | paste -sd, -)
   printf 'resolve\t%s\tok\t%s\t%s\n' "$name" "$(( $(now_ms) - start ))" "$addrs"
-  local addr port i=0
+  local addr port
   for addr in ${addrs//,/ }; do
     for port in ${ports//,/ }; do
-      i=$((i + 1))
-      connect_one "$name" "$addr" "$port" >"$WORK/c.$name.$i" &
+      connect_one "$name" "$addr" "$port" &
     done
   done
   wait
 }
 
 printf 'probe\tbash\t%s\t%s\n' "${BASH_VERSION%%(*}" "$(uname -n)"
-i=0
-for entry in "${RESOLVE[@]}"; do
-  i=$((i + 1))
-  resolve_one "$entry" >"$WORK/r.$i" &
-done
 if [ "$LISTEN" = 1 ]; then
   for table in tcp tcp6; do
     printf 'proc\t%s\t%s\t\n' "$table" "$(base64 -w0 "/proc/net/$table" 2>/dev/null)"
@@ -81,6 +75,9 @@ for pattern in "${FILES[@]}"; do
     fi
   done
 done
+# Large records (files, /proc) are all out before the concurrent, one-line records begin.
+for entry in "${RESOLVE[@]}"; do
+  resolve_one "$entry" &
+done
 wait
-cat "$WORK"/* 2>/dev/null
 printf 'end\t0\n'

@@ -99,3 +99,17 @@ def test_auto_falls_back_to_bash_when_python3_is_missing(tmp_path: Path) -> None
     report = parse_probe_output(out.stdout)
     assert report.implementation.startswith("bash") and report.complete
     assert report.resolutions["localhost"].status == "ok"
+
+
+def test_bash_probe_writes_no_temporary_file(tmp_path: Path) -> None:
+    """Read-only on hosts: with no usable TMPDIR, a probe that needed a scratch file would fail."""
+    (tmp_path / "a.cfg").write_text("Server=localhost\n")
+    request = ProbeRequest(
+        timeout=1, resolve={"localhost": [1]}, listen=True, files=[str(tmp_path / "*.cfg")]
+    )
+    env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path / "no-such-dir")}
+    out = subprocess.run(remote_command(request, "bash"), shell=True, capture_output=True, text=True, env=env)
+    report = parse_probe_output(out.stdout)
+    assert report.complete, out.stderr
+    assert [c.outcome for c in report.connections.values()] == ["refused"]
+    assert [f.text for f in report.files] == ["Server=localhost\n"]
