@@ -31,17 +31,20 @@ def find_profiles(search_dirs: Sequence[Path]) -> list[ProfileEntry]:
 
 
 def format_profile_list(entries: Sequence[ProfileEntry]) -> str:
-    rows = [("NAME", "ENDPOINTS", "SOURCE", "TITLE")]
+    """A table of name, endpoint count, where it was found and title, each with its cited source."""
+    rows = [("NAME", "ENDPOINTS", "FOUND IN", "TITLE", "")]
     errors = []
     for entry in entries:
         if entry.profile is None:
             errors.append(f"error: {entry.error}")
             continue
         profile = entry.profile
-        rows.append((profile.name, str(len(profile.endpoints)), entry.origin, profile.title))
+        rows.append((profile.name, str(len(profile.endpoints)), entry.origin, profile.title, profile.source))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3]
-        for row in rows
-    ]
+    lines = []
+    for row in rows:
+        cells = "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True))
+        lines.append(f"{cells}  {row[3]}")
+        if row[4]:
+            lines.append(" " * (sum(widths) + 6) + f"source: {row[4]}")
     return "\n".join(lines + errors)

@@ -25,9 +25,11 @@ def test_list_profiles_touches_no_host(pytester: pytest.Pytester) -> None:
     )
     assert result.ret == 0
     result.stdout.fnmatch_lines([
-        "NAME*ENDPOINTS*SOURCE*TITLE",
+        "NAME*ENDPOINTS*FOUND IN*TITLE",
         f"dal10*12*{site}*Dallas 10",
+        "*source: IBM Cloud Docs, Backup, port-information.md, revisions 2019-11-05*",
         "commercial *10*shipped*2019-02-05*",
+        "*source: IBM Cloud Docs, Backup, *(#portinfo), last updated 2019-02-05",
         "usgov *1*shipped*",
     ])  # fmt: skip
 

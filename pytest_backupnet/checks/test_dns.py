@@ -14,6 +14,14 @@ from pytest_backupnet.probe import HOSTS_FILE
 from pytest_backupnet.profile import Profile
 from pytest_backupnet.verdict import Verdict
 
+DNS_CAUSES = {
+    "nxdomain": "the host's DNS does not know the name: these names resolve only on the "
+    "private network's resolvers",
+    "no-address": "the name exists but has no A or AAAA record",
+    "dns-timeout": "the resolver does not answer: a wrong nameserver, or DNS blocked on the way",
+    "dns-error": "the resolver failed",
+}
+
 
 def judge_addresses(verdict: Verdict, profile: Profile, fqdn: str, addresses: list[str], via: str) -> None:
     endpoint = next(e for e in profile.endpoints if e.fqdn == fqdn)
@@ -53,7 +61,7 @@ def test_dns_resolution(
         verdict.observe("unresolved", f"{case.endpoint}: {status} ({detail})", endpoint=case.endpoint)
         verdict.fail(
             f"observed unresolved: the host's resolver gives no address for {case.endpoint} "
-            f"({status}: {detail})"
+            f"({status}: {detail}); likely cause: {DNS_CAUSES.get(status, DNS_CAUSES['dns-error'])}"
         )
     hosts_text = next((f.text for f in observation.report.files if f.path == HOSTS_FILE), "")
     via = "from /etc/hosts" if case.endpoint in hosts_file_names(hosts_text) else "by the host's DNS"
