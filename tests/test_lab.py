@@ -157,9 +157,13 @@ def test_bash_probe_gives_the_same_verdicts(lab: Lab, lab_run: SuiteRun, tmp_pat
 
 @pytest.mark.parametrize("workers", ["2"])
 def test_xdist_gives_the_same_verdicts(lab: Lab, lab_run: SuiteRun, tmp_path: Path, workers: str) -> None:
+    reachable = [name for name in AUDITED if name != "dead"]
+    before = {name: lab.ssh_logins(name) for name in reachable}
     run = run_suite(
         tmp_path,
         [*lab.pytest_args(AUDITED), "--dns-server", "198.18.0.1", "--backupnet-timeout", "1", "-n", workers],
     )
     assert run.verdicts() == lab_run.verdicts()
     assert run.rc == lab_run.rc
+    logins = {name: lab.ssh_logins(name) - before[name] for name in reachable}
+    assert logins == dict.fromkeys(reachable, 1), "each host is probed once, by one worker"
