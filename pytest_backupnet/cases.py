@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from .profile import Profile
 
 RUNNER = "runner"
-CASE_KINDS = ("host", "endpoint", "endpoint_port", "management_port", "legacy_port", "runner_dns")
+CASE_KINDS = (
+    "host", "endpoint", "endpoint_port", "egress_port", "management_port", "legacy_port", "runner_dns",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ def build_cases(kind: str, profile: Profile, hosts: Sequence[str], dns_servers: 
             cases += [Case(host, e.fqdn) for e in profile.endpoints]
         elif kind == "endpoint_port":
             cases += [Case(host, e.fqdn, p) for e in profile.endpoints for p in e.ports]
+        elif kind == "egress_port":
+            cases += [Case(host, port=p) for p in profile.egress.ports]
         elif kind == "management_port":
             cases.append(Case(host, port=profile.agent.management_port))
         elif kind == "legacy_port":

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from .cases import Case
+from .firewall.nft import Flow, Segment, Unevaluable, evaluate
 from .fleet import HostObservation
 from .listeners import Listener
 from .probe import HOSTS_FILE, FileContent
-from .profile import Profile
+from .profile import IPNetwork, Profile
 from .session import BackupnetSession, session_of
 from .verdict import HostNotEvaluated, NotEvaluated, Verdict
 
@@ -84,3 +86,53 @@ def hosts_file(observation: HostObservation) -> str:
     if found is None or found.error:
         raise NotEvaluated("unreadable", f"cannot read {HOSTS_FILE}")
     return found.text
+
+
+@pytest.fixture
+def nft_ruleset(observation: HostObservation) -> dict[str, Any]:
+    """The host's nftables ruleset; an error when it cannot be read or is not all there is."""
+    report = observation.report
+    found = report.firewall if report else {}
+    nft = found.get("nft")
+    if nft is None or nft.error:
+        reason = nft.error if nft else "not read"
+        hint = " (reading it needs root: --sudo)" if "not permitted" in reason.lower() else ""
+        raise NotEvaluated("unreadable", f"cannot read the nftables ruleset: {reason}{hint}")
+    legacy = found.get("iptables-legacy")
+    if legacy is not None and any(line.startswith("-A ") for line in legacy.text.splitlines()):
+        raise NotEvaluated("unevaluable", "iptables-legacy rules are loaded; only nftables is evaluated")
+    try:
+        ruleset: dict[str, Any] = json.loads(nft.text)
+    except ValueError as exc:
+        raise NotEvaluated("unreadable", f"nft -j output is not JSON: {exc}") from None
+    return ruleset
+
+
+def _segments(ruleset: dict[str, Any], flow_of: Callable[[IPNetwork], Flow], subnets: Any) -> list[Segment]:
+    try:
+        return [s for net in subnets for s in evaluate(ruleset, flow_of(net), net)]
+    except Unevaluable as exc:
+        raise NotEvaluated("unevaluable", f"cannot evaluate the host firewall: {exc}") from None
+
+
+@pytest.fixture
+def egress_segments(
+    case: Case, nft_ruleset: dict[str, Any], backupnet_profile: Profile
+) -> dict[str, list[Segment]]:
+    """Verdicts of the host firewall for new TCP connections out to the egress subnets."""
+    assert case.port is not None
+    port = case.port
+    egress = backupnet_profile.egress
+    return {
+        kind: _segments(nft_ruleset, lambda net: Flow("output", port, net.version), subnets)
+        for kind, subnets in (("recommended", egress.recommended), ("minimum", egress.minimum))
+    }
+
+
+@pytest.fixture
+def inbound_segments(case: Case, nft_ruleset: dict[str, Any], backupnet_profile: Profile) -> list[Segment]:
+    """Verdicts of the host firewall for new TCP connections in from the private network."""
+    assert case.port is not None
+    port = case.port
+    subnets = backupnet_profile.agent.inbound_from
+    return _segments(nft_ruleset, lambda net: Flow("input", port, net.version), subnets)

@@ -24,6 +24,7 @@ class ProbeRequest:
     resolve: Mapping[str, Sequence[int]] = field(default_factory=dict)
     listen: bool = False
     files: Sequence[str] = ()
+    firewall: bool = False
 
     def as_json(self) -> str:
         return json.dumps(
@@ -32,6 +33,7 @@ class ProbeRequest:
                 "resolve": {name: sorted(ports) for name, ports in sorted(self.resolve.items())},
                 "listen": self.listen,
                 "files": list(self.files),
+                "firewall": self.firewall,
             },
             separators=(",", ":"),
         )
@@ -81,6 +83,7 @@ class ProbeReport:
     proc_errors: list[str] = field(default_factory=list)
     globs: dict[str, int] = field(default_factory=dict)
     files: list[FileContent] = field(default_factory=list)
+    firewall: dict[str, FileContent] = field(default_factory=dict)
     complete: bool = False
 
     def connections_to(self, name: str, port: int) -> list[Connection]:
@@ -109,6 +112,8 @@ def remote_command(request: ProbeRequest, implementation: str = "auto") -> str:
     args = [f"timeout={request.timeout:g}"]
     if request.listen:
         args.append("listen=1")
+    if request.firewall:
+        args.append("firewall=1")
     args += [
         f"resolve={name}:{','.join(str(p) for p in sorted(ports))}"
         for name, ports in sorted(request.resolve.items())
@@ -168,6 +173,10 @@ def parse_probe_output(text: str) -> ProbeReport:
                     FileContent(
                         fields[1], fields[2], _decode(fields[3]), fields[4] if len(fields) > 4 else ""
                     )
+                )
+            elif kind == "firewall":
+                report.firewall[fields[1]] = FileContent(
+                    fields[1], fields[1], _decode(fields[2]), fields[3] if len(fields) > 3 else ""
                 )
             elif kind == "end":
                 report.complete = True

@@ -5,7 +5,9 @@ import base64
 import errno
 import glob
 import json
+import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -80,6 +82,27 @@ def read_file(path, limit=1 << 20):
         return "", "%s: %s" % (errno.errorcode.get(exc.errno, exc.errno), exc.strerror)
 
 
+def read_command(argv):
+    """Output of a read-only listing command, or why there is none."""
+    found = [os.path.join(d, argv[0]) for d in PATH_DIRS if os.access(os.path.join(d, argv[0]), os.X_OK)]
+    if not found:
+        return "", "not installed"
+    try:
+        process = subprocess.Popen([found[0], *argv[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = process.communicate(timeout=TIMEOUT + 2)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return "", str(exc)
+    if process.returncode != 0:
+        return "", (err.decode("utf-8", "replace").strip().splitlines() or ["exit %d" % process.returncode])[
+            -1
+        ]
+    return base64.b64encode(out).decode("ascii"), ""
+
+
+PATH_DIRS = os.environ.get("PATH", "/usr/bin:/bin").split(":")
+PATH_DIRS.extend(["/usr/sbin", "/sbin"])
+
+
 def main():
     emit("probe", "python", "%d.%d" % sys.version_info[:2], socket.gethostname())
     workers = [
@@ -92,6 +115,11 @@ def main():
         for table in ("tcp", "tcp6"):
             data, error = read_file("/proc/net/" + table)
             emit("proc", table, data, error)
+    if REQUEST.get("firewall"):
+        data, error = read_command(["nft", "-j", "list", "ruleset"])
+        emit("firewall", "nft", data, error)
+        data, error = read_command(["iptables-legacy-save"])
+        emit("firewall", "iptables-legacy", data, error)
     for pattern in REQUEST.get("files", []):
         paths = sorted(glob.glob(pattern))
         emit("glob", pattern, len(paths))

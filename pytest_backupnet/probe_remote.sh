@@ -5,12 +5,14 @@
 set -u
 T=3
 LISTEN=0
+FIREWALL=0
 RESOLVE=()
 FILES=()
 for arg in "$@"; do
   case $arg in
     timeout=*) T=${arg#timeout=} ;;
     listen=*) LISTEN=${arg#listen=} ;;
+    firewall=*) FIREWALL=${arg#firewall=} ;;
     resolve=*) RESOLVE+=("${arg#resolve=}") ;;
     file=*) FILES+=("${arg#file=}") ;;
   esac
@@ -62,6 +64,21 @@ if [ "$LISTEN" = 1 ]; then
   for table in tcp tcp6; do
     printf 'proc\t%s\t%s\t\n' "$table" "$(base64 -w0 "/proc/net/$table" 2>/dev/null)"
   done
+fi
+read_command() {  # NAME ARGV...: a read-only listing, base64, or why there is none
+  local name=$1 out
+  shift
+  if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1; then
+    printf 'firewall\t%s\t\tnot installed\n' "$name"
+  elif out=$(PATH="$PATH:/usr/sbin:/sbin" timeout "$T" "$@" 2>&1); then
+    printf 'firewall\t%s\t%s\t\n' "$name" "$(printf '%s' "$out" | base64 -w0)"
+  else
+    printf 'firewall\t%s\t\t%s\n' "$name" "${out##*$'\n'}"
+  fi
+}
+if [ "$FIREWALL" = 1 ]; then
+  read_command nft nft -j list ruleset
+  read_command iptables-legacy iptables-legacy-save
 fi
 shopt -s nullglob
 for pattern in "${FILES[@]}"; do

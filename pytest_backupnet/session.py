@@ -23,7 +23,7 @@ from .waivers import Waiver, find_waiver
 SESSION_KEY = pytest.StashKey["BackupnetSession"]()
 EXIT_NOT_EVALUATED = 6
 # What a check may ask of its host's observation (`probe=` of its `backupnet` marker).
-PROBE_NEEDS = ("resolve", "connect", "listen", "config", "hosts_file", "inbound")
+PROBE_NEEDS = ("resolve", "connect", "listen", "config", "hosts_file", "inbound", "firewall")
 
 
 def session_of(config: pytest.Config) -> BackupnetSession:
@@ -147,12 +147,15 @@ class BackupnetSession:
             case, needs = _case_of(item), probe_needs(item)
             if case is None or case.host == RUNNER or item.get_closest_marker("skip"):
                 continue
-            plan = plans.setdefault(case.host, {"resolve": {}, "listen": False, "files": set()})
+            plan = plans.setdefault(
+                case.host, {"resolve": {}, "listen": False, "files": set(), "firewall": False}
+            )
             if "resolve" in needs and case.endpoint:
                 ports = plan["resolve"].setdefault(case.endpoint, set())
                 if "connect" in needs and case.port is not None:
                     ports.add(case.port)
             plan["listen"] |= "listen" in needs
+            plan["firewall"] |= "firewall" in needs
             if "config" in needs:
                 plan["files"].update(self.profile.agent.config_files)
             if "hosts_file" in needs:
@@ -163,6 +166,7 @@ class BackupnetSession:
                 resolve={n: sorted(p) for n, p in plan["resolve"].items()},
                 listen=plan["listen"],
                 files=sorted(plan["files"]),
+                firewall=plan["firewall"],
             )
             for host, plan in plans.items()
         }

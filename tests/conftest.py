@@ -44,6 +44,15 @@ LAB_HOSTS = [
     HostSpec("dead", sshd=False),
     HostSpec("dualstack", agent=("[::]:2548",)),
     HostSpec("nopython", without_python=True),
+    HostSpec(
+        "narrow",
+        nft=nft_rules(
+            output=[
+                "ip daddr { 198.19.1.0/24, 198.19.2.0/24 } tcp dport { 8086, 8087 } accept",
+                "tcp dport { 8086, 8087 } drop",
+            ]
+        ),
+    ),
 ]
 AUDITED = [h.name for h in LAB_HOSTS]
 # Hosts for the pre-flight and deadline tests, kept out of the shared audit.

@@ -13,7 +13,7 @@ def test_one_ssh_connection_per_host(lab: Lab, tmp_path: Path) -> None:
     before = lab.ssh_logins("good")
     run = run_suite(tmp_path, [*lab.pytest_args(["good"]), "--backupnet-timeout", "1"])
     assert run.rc == 0, run.stdout[-2000:]
-    assert len(run.records) == 28
+    assert len(run.records) == 31
     assert lab.ssh_logins("good") - before == 1, "one SSH connection per host"
     processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     masters = [line for line in processes.splitlines() if "[mux]" in line and "/bn-" in line]
@@ -43,7 +43,7 @@ def test_silent_ssh_port_costs_the_connect_timeout_once(lab: Lab, tmp_path: Path
     others = [r["duration_s"] for r in run.records if r["host"] == "blackhole" and r is not primary]
     assert sum(others) < 2, "no other check of the host waits on it again"
     blackhole = [r for r in run.records if r["host"] == "blackhole"]
-    assert len(blackhole) == 28 and {r["outcome"] for r in blackhole} == {"error"}
+    assert len(blackhole) == 31 and {r["outcome"] for r in blackhole} == {"error"}
     assert {r["outcome"] for r in run.records if r["host"] == "good"} == {"pass"}
 
 

@@ -13,7 +13,7 @@ from tests.lab.network import Lab
 @pytest.mark.parametrize("host", ["good", "dualstack", "nopython"])
 def test_good_host_passes_every_check(lab_run: SuiteRun, host: str) -> None:
     good = [r for r in lab_run.records if r["host"] == host]
-    assert len(good) == 1 + 12 + 10 + 2 + 1 + 2  # pre-flight, TCP, DNS, R6 x2, R7, R1 x2
+    assert len(good) == 1 + 12 + 10 + 2 + 1 + 2 + 3  # pre-flight, TCP, DNS, R6 x2, R7, R1 x2, firewall
     assert {r["outcome"] for r in good} == {"pass"}, [r for r in good if r["outcome"] != "pass"]
 
 
@@ -50,6 +50,25 @@ def test_other_ports_of_the_firewalled_host_stay_open(lab_run: SuiteRun) -> None
         and r["endpoint"] not in ("amp03.lab.backupnet.test", "amp04.lab.backupnet.test")
     ]  # fmt: skip
     assert len(others) == 10 and {r["observed"] for r in others} == {"open"}
+
+
+def test_host_firewall_drop_is_found_in_the_ruleset(lab_run: SuiteRun) -> None:
+    egress = lab_run.record("test_egress_firewall", "fw", port=8087)
+    assert (egress["outcome"], egress["observed"], egress["requirement"]) == ("fail", "dropped", "BN-R4")
+    assert "198.19.2.13 drop by inet bnlab output rule handle" in egress["evidence"]
+    assert "198.19.2.14 reject by inet bnlab output rule handle" in egress["evidence"]
+    assert lab_run.record("test_egress_firewall", "fw", port=8086)["observed"] == "allowed"
+    inbound = lab_run.record("test_agent_firewall_inbound", "fw")
+    assert (inbound["outcome"], inbound["observed"], inbound["requirement"]) == ("fail", "dropped", "BN-R6")
+
+
+def test_minimum_subnets_only_pass_with_a_warning(lab_run: SuiteRun) -> None:
+    for port in (8086, 8087):
+        record = lab_run.record("test_egress_firewall", "narrow", port=port)
+        assert (record["outcome"], record["observed"]) == ("pass", "minimum-only")
+        assert any("may be lost when the infrastructure grows" in w for w in record["warnings"])
+    outbound = [r for r in lab_run.records if r["host"] == "narrow" and r["check"] == "test_outbound_tcp"]
+    assert {r["observed"] for r in outbound} == {"open"}
 
 
 def test_inbound_drop_seen_from_the_runner(lab_run: SuiteRun) -> None:
@@ -114,7 +133,7 @@ def test_dead_host_is_one_clear_error_and_others_run(lab_run: SuiteRun) -> None:
     assert all("reported once by test_host_reachable[dead]" in r["message"] for r in dead if r is not primary)
     assert lab_run.rc == 6, "errors (a host not evaluated) have their own exit status"
     assert "not evaluated: host dead unreachable: ssh: connect to host" in lab_run.stdout
-    assert "its 27 other checks are errors pointing here" in lab_run.stdout
+    assert "its 30 other checks are errors pointing here" in lab_run.stdout
     others = [r for r in lab_run.records if r["host"] not in ("dead", "runner")]
     assert "error" not in {r["outcome"] for r in others}
 
@@ -134,7 +153,9 @@ def test_every_record_carries_the_contract_properties(lab_run: SuiteRun) -> None
             assert record["observed"], record
     run = lab_run.document["run"]
     assert run["profile"]["name"] == "lab" and len(run["profile"]["sha256"]) == 64
-    assert run["hosts"] == ["good", "fw", "pinned", "legacy", "loopback", "dead", "dualstack", "nopython"]
+    assert run["hosts"] == [
+        "good", "fw", "pinned", "legacy", "loopback", "dead", "dualstack", "nopython", "narrow",
+    ]  # fmt: skip
 
 
 def test_ids_name_the_host_not_the_transport(lab_run: SuiteRun) -> None:

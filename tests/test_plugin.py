@@ -48,7 +48,7 @@ def test_suite_is_collected_from_the_package_from_any_directory(pytester: pytest
     assert "test_outbound.py::test_outbound_tcp[web1-evwebamp0903.service.softlayer.com:8087]" in out
     assert "test_outbound.py::test_outbound_tcp[web2-evwebamp0903.service.softlayer.com:8087]" in out
     assert "paramiko" not in out
-    assert "57 tests collected" in out  # 2 hosts x (1 + 12 + 10 + 2 + 1 + 2) + 1 runner placeholder
+    assert "63 tests collected" in out  # 2 hosts x (1 + 12 + 10 + 2 + 1 + 2 + 3) + 1 runner placeholder
 
 
 def test_markers_select_checks(pytester: pytest.Pytester) -> None:
@@ -57,7 +57,7 @@ def test_markers_select_checks(pytester: pytest.Pytester) -> None:
     assert "test_agent_config_no_ip_literal[local]" in no_network
     assert "test_outbound_tcp" not in no_network and "test_dns_resolution" not in no_network
     r2 = pytester.runpytest(*args, "-m", "bn_r2").stdout.str()
-    assert "12/29 tests collected" in r2
+    assert "12/32 tests collected" in r2
     inbound = pytester.runpytest(*args, "-m", "inbound").stdout.str()
     assert "test_agent_listening" in inbound and "test_outbound_tcp" not in inbound
 
@@ -119,7 +119,15 @@ def test_not_network_run_on_local_reads_files_only(pytester: pytest.Pytester, tm
     profile.write_text(MINIMAL.replace("/opt/BUAgent/*.cfg", f"{agent}/*.cfg"))
     evidence = tmp_path / "evidence.json"
     result = pytester.runpytest_subprocess(
-        "--profile", str(profile), "-m", "not network", "--backupnet-json", str(evidence), "-rf"
+        "--profile",
+        str(profile),
+        "-m",
+        "not network",
+        "-k",
+        "not firewall",
+        "--backupnet-json",
+        str(evidence),
+        "-rf",
     )
     result.stdout.fnmatch_lines(["observed ip-literal: *buagent.cfg:2: 192.0.2.10 (Director)*"])
     assert "FQDN [BN-R1]" in result.stdout.str()
