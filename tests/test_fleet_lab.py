@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import SuiteRun, run_suite
 from tests.lab.network import Lab
@@ -20,23 +21,26 @@ def test_one_ssh_connection_per_host(lab: Lab, tmp_path: Path) -> None:
     assert masters == [], "the run must close the SSH connections it opened"
 
 
+def run_beside_a_good_host(
+    lab: Lab, tmp_path: Path, trouble: str, *options: str
+) -> tuple[SuiteRun, dict[str, Any]]:
+    """Audit a troubled host next to a good one; the good one must not suffer for it."""
+    run = run_suite(
+        tmp_path, [*lab.pytest_args([trouble, "good"]), "--backupnet-timeout", "1", *options], timeout=60
+    )
+    assert {r["outcome"] for r in run.records if r["host"] == "good"} == {"pass"}, run.stdout[-2000:]
+    assert run.rc == 6
+    return run, run.record("test_host_reachable", trouble)
+
+
 def test_refused_authentication_is_one_error_naming_the_reason(lab: Lab, tmp_path: Path) -> None:
-    run = run_suite(tmp_path, [*lab.pytest_args(["noauth", "good"]), "--backupnet-timeout", "1"])
-    primary = run.record("test_host_reachable", "noauth")
+    _, primary = run_beside_a_good_host(lab, tmp_path, "noauth")
     assert (primary["outcome"], primary["observed"]) == ("error", "auth-failed")
     assert "Permission denied" in primary["message"]
-    assert {r["outcome"] for r in run.records if r["host"] == "good"} == {"pass"}
-    assert run.rc == 6
 
 
 def test_silent_ssh_port_costs_the_connect_timeout_once(lab: Lab, tmp_path: Path) -> None:
-    run = run_suite(
-        tmp_path,
-        [*lab.pytest_args(["blackhole", "good"]), "--backupnet-connect-timeout", "2",
-         "--backupnet-timeout", "1"],
-        timeout=60,
-    )  # fmt: skip
-    primary = run.record("test_host_reachable", "blackhole")
+    run, primary = run_beside_a_good_host(lab, tmp_path, "blackhole", "--backupnet-connect-timeout", "2")
     assert (primary["outcome"], primary["observed"]) == ("error", "unreachable")
     assert "timed out" in primary["message"]
     assert primary["host_wall_s"] >= 2, "ssh waited for its connect timeout"
@@ -44,19 +48,11 @@ def test_silent_ssh_port_costs_the_connect_timeout_once(lab: Lab, tmp_path: Path
     assert sum(others) < 2, "no other check of the host waits on it again"
     blackhole = [r for r in run.records if r["host"] == "blackhole"]
     assert len(blackhole) == 31 and {r["outcome"] for r in blackhole} == {"error"}
-    assert {r["outcome"] for r in run.records if r["host"] == "good"} == {"pass"}
 
 
 def test_host_deadline_stops_a_hanging_host(lab: Lab, tmp_path: Path) -> None:
-    run = run_suite(
-        tmp_path,
-        [*lab.pytest_args(["hang", "good"]), "--backupnet-host-deadline", "3",
-         "--backupnet-timeout", "1"],
-        timeout=60,
-    )  # fmt: skip
-    primary = run.record("test_host_reachable", "hang")
+    _, primary = run_beside_a_good_host(lab, tmp_path, "hang", "--backupnet-host-deadline", "3")
     assert (primary["outcome"], primary["observed"]) == ("error", "host-deadline")
-    assert {r["outcome"] for r in run.records if r["host"] == "good"} == {"pass"}
 
 
 def test_ansible_inventory_selects_the_fleet(lab: Lab, lab_run: SuiteRun, tmp_path: Path) -> None:
