@@ -60,6 +60,7 @@ TROUBLE_HOSTS = [
     HostSpec("noauth", authorized=False),
     HostSpec("blackhole", nft=nft_rules(input_=["tcp dport 22 drop"])),
     HostSpec("hang", force_command="sleep 600"),
+    HostSpec("port2600", agent=("0.0.0.0:2600",)),
 ]
 
 

@@ -188,3 +188,16 @@ def test_xdist_gives_the_same_verdicts(lab: Lab, lab_run: SuiteRun, tmp_path: Pa
     assert run.rc == lab_run.rc
     logins = {name: lab.ssh_logins(name) - before[name] for name in reachable}
     assert logins == dict.fromkeys(reachable, 1), "each host is probed once, by one worker"
+
+
+def test_changed_management_port_is_followed_and_reported(lab: Lab, tmp_path: Path) -> None:
+    site = tmp_path / "site.yaml"
+    site.write_text(f"name: site\nextends: {lab.profile_path}\nagent:\n  management_port: 2600\n")
+    run = run_suite(tmp_path, ["--profile", str(site), "--hosts", "ssh://port2600,ssh://good",
+                               "--ssh-config", str(lab.ssh_config), "--backupnet-timeout", "1"])  # fmt: skip
+    moved = run.record("test_agent_listening", "port2600")
+    assert (moved["outcome"], moved["observed"], moved["requirement"]) == ("pass", "listening", "BN-R6,BN-R8")
+    assert any("not the default 2548 (BN-R8)" in w for w in moved["warnings"])
+    assert run.record("test_agent_inbound_from_runner", "port2600")["observed"] == "open"
+    stale = run.record("test_agent_listening", "good")
+    assert (stale["outcome"], stale["observed"]) == ("fail", "not-listening")

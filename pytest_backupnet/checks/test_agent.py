@@ -10,9 +10,13 @@ from pytest_backupnet.listeners import Listener, port_state
 from pytest_backupnet.profile import Profile
 from pytest_backupnet.verdict import Verdict
 
+# The vendor's default; a site that changed it (AgentPortNumber) says so in its profile (BN-R8).
+DEFAULT_MANAGEMENT_PORT = 2548
+
 
 @pytest.mark.backupnet(
     requirement="BN-R6",
+    also=("BN-R8",),
     direction="inbound",
     cases="management_port",
     probe=("listen",),
@@ -23,6 +27,11 @@ def test_agent_listening(
 ) -> None:
     assert case.port is not None
     listeners = listening_sockets
+    if case.port != DEFAULT_MANAGEMENT_PORT:
+        verdict.warn(
+            f"management port {case.port} is not the default {DEFAULT_MANAGEMENT_PORT} (BN-R8): firewall "
+            "rules and Central Control must use it"
+        )
     state = port_state(listeners, case.port)
     verdict.observe(state.observed, ", ".join(map(str, state.sockets)) or "no socket", port=case.port)
     if state.observed == "loopback-only":
