@@ -112,9 +112,18 @@ class LabHost:
         return self.spec.name
 
 
+def session_path() -> str:
+    """The PATH of a command run over SSH: bash started by sshd reads ~/.bashrc (Debian's build)."""
+    env = {"HOME": os.environ.get("HOME", "/root"), "PATH": SSHD_PATH, "SSH_CLIENT": f"{RUNNER_ADDRESS} 1 22"}
+    shell = subprocess.run(
+        ["bash", "-c", 'echo "$PATH"'], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True
+    )
+    return shell.stdout.strip()
+
+
 def python_executables() -> list[str]:
     """Every python3 a login on this machine could find, and what each links to."""
-    folders = f"{os.environ.get('PATH', '')}:{SSHD_PATH}".split(":")
+    folders = f"{os.environ.get('PATH', '')}:{session_path()}:{SSHD_PATH}".split(":")
     found = {str(Path(f) / "python3") for f in folders if f and (Path(f) / "python3").exists()}
     return sorted(found | {os.path.realpath(p) for p in found})
 
