@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from .catalog import find_profiles, format_profile_list
 from .profile import ProfileError, load_profile
-from .session import SESSION_KEY, BackupnetSession, reproduce_args
+from .session import SESSION_KEY, BackupnetSession
 from .waivers import WaiverError, load_waivers
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
@@ -22,7 +23,7 @@ MARKERS = {
 }
 
 
-def _positive_seconds(option: str) -> object:
+def _positive_seconds(option: str) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -143,7 +144,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         raise pytest.UsageError(f"--waivers: {exc}") from None
     from . import fixtures, report
 
-    session = BackupnetSession(config, profile, reproduce_args(config.invocation_params.args), waivers)
+    session = BackupnetSession(config, profile, config.invocation_params.args, waivers)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "backupnet-session")
     config.pluginmanager.register(fixtures, "backupnet-fixtures")

@@ -103,13 +103,13 @@ class EvidenceRecorder:
         """Hosts x requirements: (worst outcome, checks not passed, checks) per cell."""
         cells: dict[tuple[str, str], tuple[str, int, int]] = {}
         for record in self.finished_records():
-            for requirement in record["requirement"].split(",")[:1]:
-                key = (record["host"], requirement)
-                worst, bad, total = cells.get(key, ("skipped", 0, 0))
-                outcome = record["outcome"]
-                if OUTCOME_RANK[outcome] < OUTCOME_RANK[worst]:
-                    worst = outcome
-                cells[key] = (worst, bad + (outcome in ("fail", "error", "waived")), total + 1)
+            # A check counts under its primary requirement (BN-R2 for BN-R2,BN-R3).
+            key = (record["host"], record["requirement"].split(",")[0])
+            worst, bad, total = cells.get(key, ("skipped", 0, 0))
+            outcome = record["outcome"]
+            if OUTCOME_RANK[outcome] < OUTCOME_RANK[worst]:
+                worst = outcome
+            cells[key] = (worst, bad + (outcome in ("fail", "error", "waived")), total + 1)
         hosts = [h for h in [*self.session.host_names, "runner"] if any(k[0] == h for k in cells)]
         requirements = sorted({k[1] for k in cells}, key=_requirement_order)
         return hosts, requirements, cells

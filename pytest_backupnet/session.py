@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 import shutil
-import sys
 import tempfile
 from collections.abc import Generator, Sequence
 from typing import Any
@@ -282,7 +281,3 @@ def _case_of(item: pytest.Item) -> Case | None:
     callspec = getattr(item, "callspec", None)
     case = callspec.params.get("case") if callspec else None
     return case if isinstance(case, Case) else None
-
-
-def reproduce_args(argv: Sequence[str] | None = None) -> list[str]:
-    return list(sys.argv[1:] if argv is None else argv)

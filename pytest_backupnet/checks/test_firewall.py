@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import pytest
 
 from pytest_backupnet.cases import Case
@@ -14,8 +16,14 @@ def _refused(segments: list[Segment]) -> list[Segment]:
     return [s for s in segments if s.verdict != "accept"]
 
 
-def _observed(refused: list[Segment]) -> str:
-    return "rejected" if all(s.verdict == "reject" for s in refused) else "dropped"
+def _fail_refused(verdict: Verdict, port: int, refused: list[Segment], what: str) -> NoReturn:
+    """Record the refused segments as the observation and fail, naming the first few."""
+    observed = "rejected" if all(s.verdict == "reject" for s in refused) else "dropped"
+    verdict.observe(observed, f"tcp/{port}: " + "; ".join(map(str, refused[:5])), port=port)
+    verdict.fail(
+        f"observed {observed}: the host firewall refuses new TCP connections {what}: "
+        + "; ".join(map(str, refused[:3]))
+    )
 
 
 @pytest.mark.backupnet(
@@ -31,6 +39,7 @@ def test_egress_firewall(
     backupnet_profile: Profile,
     verdict: Verdict,
 ) -> None:
+    assert case.port is not None
     egress = backupnet_profile.egress
     recommended = ", ".join(map(str, egress.recommended))
     minimum = ", ".join(map(str, egress.minimum))
@@ -48,11 +57,8 @@ def test_egress_firewall(
             f"{recommended}: access may be lost when the infrastructure grows"
         )
         return
-    observed = _observed(not_minimum)
-    verdict.observe(observed, f"tcp/{case.port}: " + "; ".join(map(str, not_minimum[:5])), port=case.port)
-    verdict.fail(
-        f"observed {observed}: the host firewall refuses new TCP connections to port {case.port} "
-        f"for part of the minimum subnets {minimum}: " + "; ".join(map(str, not_minimum[:3]))
+    _fail_refused(
+        verdict, case.port, not_minimum, f"to port {case.port} for part of the minimum subnets {minimum}"
     )
 
 
@@ -66,14 +72,10 @@ def test_egress_firewall(
 def test_agent_firewall_inbound(
     case: Case, inbound_segments: list[Segment], backupnet_profile: Profile, verdict: Verdict
 ) -> None:
+    assert case.port is not None
     subnets = ", ".join(map(str, backupnet_profile.agent.inbound_from))
     refused = _refused(inbound_segments)
     if not refused:
         verdict.observe("allowed", f"tcp/{case.port} from {subnets}: accepted", port=case.port)
         return
-    observed = _observed(refused)
-    verdict.observe(observed, f"tcp/{case.port}: " + "; ".join(map(str, refused[:5])), port=case.port)
-    verdict.fail(
-        f"observed {observed}: the host firewall refuses new TCP connections to the management port "
-        f"{case.port} from {subnets}: " + "; ".join(map(str, refused[:3]))
-    )
+    _fail_refused(verdict, case.port, refused, f"to the management port {case.port} from {subnets}")
