@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.lab.network import DNS_PARTIAL, HostSpec, Lab, lab_available, nft_rules
+from tests.lab.userland import USERLANDS, build_all, userlands_available
 
 REQUIRE_LAB = os.environ.get("BACKUPNET_REQUIRE_LAB") == "1"
 
@@ -55,6 +56,32 @@ LAB_HOSTS = [
     ),
 ]
 AUDITED = [h.name for h in LAB_HOSTS]
+# Two hosts on each older userland (tests/lab/userland.py): NAME with every fault the probe must
+# tell apart, NAME-lo with a clean network and the agent on loopback only.
+USERLAND_HOST_NAMES = {"debian11": "deb11", "debian11-nopython": "deb11np", "busybox-bash": "bbbash",
+                       "busybox": "bbox"}  # fmt: skip
+USERLAND_FAULTS = nft_rules(
+    output=[
+        "ip daddr 198.19.2.13 tcp dport 8087 drop",
+        "ip daddr 198.19.2.14 tcp dport 8087 reject with tcp reset",
+        "ip daddr 198.19.2.15 tcp dport 8087 reject with icmp type host-unreachable",
+    ]
+)
+IP_LITERAL_CONFIG = (
+    "<agentdata:Configuration>\n"
+    "  <agentdata:Portal>198.19.1.1</agentdata:Portal>\n"
+    "</agentdata:Configuration>\n"
+)
+USERLAND_HOSTS = [
+    spec
+    for userland, name in USERLAND_HOST_NAMES.items()
+    for spec in (
+        HostSpec(name, userland=userland, config=IP_LITERAL_CONFIG, resolver=DNS_PARTIAL,
+                 nft=USERLAND_FAULTS, dead_routes=("198.19.2.17/32",)),
+        HostSpec(f"{name}-lo", userland=userland, agent=("127.0.0.1:2548", "[::]:808")),
+    )
+]  # fmt: skip
+assert set(USERLAND_HOST_NAMES) == set(USERLANDS)
 # Hosts for the pre-flight and deadline tests, kept out of the shared audit.
 TROUBLE_HOSTS = [
     HostSpec("noauth", authorized=False),
@@ -78,9 +105,22 @@ def need(reason: str | None) -> None:
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def userland_problem() -> str | None:
+    """None when the older userlands' roots are ready (built now, or found in the cache), else why not."""
+    reason = userlands_available()
+    if reason is None:
+        try:
+            build_all()
+        except (OSError, RuntimeError, subprocess.CalledProcessError) as exc:
+            reason = f"cannot build the older userlands' roots: {exc}"
+    return reason
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory, userland_problem: str | None) -> Iterator[Lab]:
     need_lab()
-    built = Lab(tmp_path_factory.mktemp("lab")).start([*LAB_HOSTS, *TROUBLE_HOSTS])
+    userland_hosts = USERLAND_HOSTS if userland_problem is None else []
+    built = Lab(tmp_path_factory.mktemp("lab")).start([*LAB_HOSTS, *TROUBLE_HOSTS, *userland_hosts])
     try:
         yield built
     finally:

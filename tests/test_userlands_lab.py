@@ -1,0 +1,209 @@
+"""Every observation, right on every host userland: lab hosts whose probe runs on an older root.
+
+Each userland (tests/lab/userland.py) serves two hosts (tests/conftest.py USERLAND_HOSTS):
+NAME drops, resets and rejects with ICMP some AMP proxy ports, routes one proxy to nowhere,
+asks a resolver that lacks one name, and names its portal by IP address; NAME-lo has a clean
+network and its agent on loopback only (and something on the legacy port).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+
+from tests.conftest import USERLAND_HOST_NAMES, SuiteRun, need, run_suite
+from tests.lab.network import DOMAIN, Lab
+
+USERLAND_IDS = list(USERLAND_HOST_NAMES)
+# The host's neighbour discovery gives up about 1.75 s after a SYN (tests/lab/network.py); a SYN
+# rejected by the host's own nftables with host-unreachable fails a blocking connect (bash's
+# /dev/tcp) only at its first retransmission, 1 s after it: both before, the first close to, this.
+PROBE_TIMEOUT = "2"
+
+
+def endpoint(name: str) -> str:
+    return f"{name}.{DOMAIN}"
+
+
+# (check, host suffix, record match, outcome, observed): what the probe must see on every userland.
+EXPECTED: dict[str, tuple[str, str, dict[str, Any], str, str]] = {
+    "open": ("test_outbound_tcp", "", {"endpoint": endpoint("amp01"), "port": 8087}, "pass", "open"),
+    "open-8086": ("test_outbound_tcp", "", {"endpoint": endpoint("portal"), "port": 8086}, "pass", "open"),
+    "timeout": ("test_outbound_tcp", "", {"endpoint": endpoint("amp03")}, "fail", "timeout"),
+    "refused": ("test_outbound_tcp", "", {"endpoint": endpoint("amp04")}, "fail", "refused"),
+    "unreachable": ("test_outbound_tcp", "", {"endpoint": endpoint("amp05")}, "fail", "unreachable"),
+    # Host-unreachable 1.75 s into a 2 s timeout: late, but unreachable.
+    "unreachable-late": ("test_outbound_tcp", "", {"endpoint": endpoint("amp07")}, "fail", "unreachable"),
+    "unresolved": ("test_dns_resolution", "", {"endpoint": endpoint("amp06")}, "fail", "unresolved"),
+    "unresolved-tcp": ("test_outbound_tcp", "", {"endpoint": endpoint("amp06")}, "fail", "unresolved"),
+    "resolved": ("test_dns_resolution", "", {"endpoint": endpoint("amp01")}, "pass", "resolved"),
+    "listening": ("test_agent_listening", "", {}, "pass", "listening"),
+    "loopback-only": ("test_agent_listening", "-lo", {}, "fail", "loopback-only"),
+    "not-listening": ("test_agent_legacy_port", "", {}, "pass", "not-listening"),
+    "legacy-listening": ("test_agent_legacy_port", "-lo", {}, "fail", "listening"),
+    "ip-literal": ("test_agent_config_no_ip_literal", "", {}, "fail", "ip-literal"),
+    "fqdn-only": ("test_agent_config_no_ip_literal", "-lo", {}, "pass", "fqdn-only"),
+    "no-pin": ("test_hosts_file_no_pin", "", {}, "pass", "no-pin"),
+}
+# Checks that read no network, so also run (and say the same) under -m "not network".
+OFFLINE = (
+    "listening",
+    "loopback-only",
+    "not-listening",
+    "legacy-listening",
+    "ip-literal",
+    "fqdn-only",
+    "no-pin",
+)
+
+
+def userland_hosts() -> list[str]:
+    return [h for name in USERLAND_HOST_NAMES.values() for h in (name, f"{name}-lo")]
+
+
+@pytest.fixture(scope="session")
+def userland_lab(lab: Lab, userland_problem: str | None) -> Lab:
+    need(userland_problem)
+    return lab
+
+
+@pytest.fixture(scope="session")
+def userland_run(userland_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
+    """One audit of every userland host."""
+    workdir = tmp_path_factory.mktemp("userland-run")
+    return run_suite(
+        workdir, [*userland_lab.pytest_args(userland_hosts()), "--backupnet-timeout", PROBE_TIMEOUT]
+    )
+
+
+@pytest.fixture(scope="session")
+def userland_offline_run(userland_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
+    """The image-build gate: `-m "not network"` on every userland host."""
+    workdir = tmp_path_factory.mktemp("userland-offline")
+    args = [*userland_lab.pytest_args(userland_hosts()), "--backupnet-timeout", PROBE_TIMEOUT]
+    return run_suite(workdir, [*args, "-m", "not network"])
+
+
+def _check(run: SuiteRun, userland: str, key: str) -> None:
+    check, suffix, match, outcome, observed = EXPECTED[key]
+    host = USERLAND_HOST_NAMES[userland] + suffix
+    record = run.record(check, host, **match)
+    assert (record["outcome"], record.get("observed")) == (outcome, observed), (
+        f"{host} ({userland}) {check} {match}: {record['outcome']} {record.get('observed')}: "
+        f"{record.get('message', '')[:600]} | {record.get('evidence', '')}"
+    )
+
+
+@pytest.mark.parametrize("key", list(EXPECTED))
+@pytest.mark.parametrize("userland", USERLAND_IDS)
+def test_observation_on_userland(userland_run: SuiteRun, userland: str, key: str) -> None:
+    _check(userland_run, userland, key)
+
+
+@pytest.mark.parametrize("key", OFFLINE)
+@pytest.mark.parametrize("userland", USERLAND_IDS)
+def test_offline_observation_on_userland(userland_offline_run: SuiteRun, userland: str, key: str) -> None:
+    _check(userland_offline_run, userland, key)
+
+
+@pytest.mark.parametrize("userland", USERLAND_IDS)
+def test_host_is_reached_and_its_probe_completes(userland_run: SuiteRun, userland: str) -> None:
+    for host in (USERLAND_HOST_NAMES[userland], USERLAND_HOST_NAMES[userland] + "-lo"):
+        record = userland_run.record("test_host_reachable", host)
+        assert (record["outcome"], record["observed"]) == ("pass", "reachable"), record.get("message")
+    evidence = userland_run.record("test_host_reachable", USERLAND_HOST_NAMES[userland])["evidence"]
+    assert ("probe: python 3.9" in evidence) == (userland == "debian11"), evidence
+
+
+@pytest.mark.parametrize("userland", USERLAND_IDS)
+def test_offline_run_touches_no_network(userland_offline_run: SuiteRun, userland: str) -> None:
+    host = USERLAND_HOST_NAMES[userland]
+    checks = {r["check"] for r in userland_offline_run.records if r["host"] == host}
+    assert checks and not checks & {
+        "test_outbound_tcp",
+        "test_dns_resolution",
+        "test_agent_inbound_from_runner",
+    }
+    record = userland_offline_run.record("test_host_reachable", host)
+    assert record["outcome"] == "pass", record.get("message")
+
+
+def test_clean_host_passes_every_network_check(userland_run: SuiteRun) -> None:
+    """NAME-lo has nothing in its way: every outbound and DNS check passes on every userland."""
+    for name in USERLAND_HOST_NAMES.values():
+        network = [
+            r for r in userland_run.records
+            if r["host"] == f"{name}-lo" and r["check"] in ("test_outbound_tcp", "test_dns_resolution")
+        ]  # fmt: skip
+        assert len(network) == 22, name
+        assert {r["outcome"] for r in network} == {"pass"}, [r for r in network if r["outcome"] != "pass"]
+
+
+# What each host's login runs, seen over its own SSH: the old userland's binaries, not the runner's.
+FINGERPRINTS = {
+    "debian11": {
+        "python3 -c 'import sys; print(sys.version_info[:2])'": "(3, 9)",
+        "echo ${BASH_VERSION%.*}": "5.1",
+        "nft --version | cut -d' ' -f2": "v0.9.8",
+        "readlink -f /bin/sh": "/usr/bin/dash",
+        "date +%N | grep -c '^[0-9]'": "1",
+    },
+    "debian11-nopython": {
+        "python3 -V >/dev/null 2>&1; echo $?": "127",
+        "echo ${BASH_VERSION%.*}": "5.1",
+        "timeout 1 sleep 3; echo $?": "124",
+    },
+    "busybox-bash": {
+        "python3 -V >/dev/null 2>&1; echo $?": "127",
+        "echo ${BASH_VERSION%.*}": "5.1",
+        "for f in /bin/date /usr/bin/timeout /bin/sh; do readlink $f; done | sort -u": "/bin/busybox",
+        "date +%s%3N | grep -c '%3N'": "1",
+        "timeout 1 sleep 3; echo $?": "143",
+        "command -v getent nft || echo none": "none",
+    },
+    "busybox": {
+        "for p in python3 bash getent; do command -v $p; done; echo none": "none",
+        "readlink /bin/sh": "/bin/busybox",
+        "echo ${BASH_VERSION:-ash}": "ash",
+        "timeout 1 sleep 3; echo $?": "143",
+    },
+}
+
+
+@pytest.mark.parametrize("userland", USERLAND_IDS)
+def test_host_runs_its_own_userland(userland_lab: Lab, userland: str) -> None:
+    host = USERLAND_HOST_NAMES[userland]
+    for command, expected in FINGERPRINTS[userland].items():
+        assert _ssh(userland_lab, host, command) == expected, command
+
+
+def _ssh(lab: Lab, host: str, command: str) -> str:
+    completed = subprocess.run(
+        ["ssh", "-F", str(lab.ssh_config), host, command], capture_output=True, text=True, timeout=30
+    )
+    return completed.stdout.strip() or f"(rc {completed.returncode}) {completed.stderr.strip()}"
+
+
+# The host's own nft reads the ruleset (nftables 0.9.8 on Debian 11); a busybox host has no nft,
+# so its firewall checks are errors that say so, never a pass.
+FIREWALL = {
+    "debian11": ("pass", "allowed", "fail", "dropped"),
+    "debian11-nopython": ("pass", "allowed", "fail", "dropped"),
+    "busybox-bash": ("error", "unreadable", "error", "unreadable"),
+    "busybox": ("error", "unreadable", "error", "unreadable"),
+}
+
+
+@pytest.mark.parametrize("userland", USERLAND_IDS)
+def test_firewall_read_by_the_hosts_own_tools(userland_run: SuiteRun, userland: str) -> None:
+    host = USERLAND_HOST_NAMES[userland]
+    open_port = userland_run.record("test_egress_firewall", host, port=8086)
+    filtered = userland_run.record("test_egress_firewall", host, port=8087)
+    observed = (open_port["outcome"], open_port["observed"], filtered["outcome"], filtered["observed"])
+    assert observed == FIREWALL[userland], (open_port.get("message"), filtered.get("message"))
+    if FIREWALL[userland][0] == "error":
+        assert "nftables ruleset: not installed" in filtered["message"]
+    else:
+        assert "198.19.2.13 drop by inet bnlab output rule" in filtered["evidence"]
