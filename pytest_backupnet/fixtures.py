@@ -12,9 +12,9 @@ from .cases import Case
 from .firewall.nft import Flow, Segment, Unevaluable, evaluate
 from .fleet import HostObservation
 from .listeners import Listener
-from .probe import HOSTS_FILE, FileContent
+from .probe import FileContent
 from .profile import IPNetwork, Profile
-from .session import BackupnetSession, session_of
+from .session import HOSTS_FILE, BackupnetSession, session_of
 from .verdict import HostNotEvaluated, NotEvaluated, Verdict
 
 
@@ -54,10 +54,10 @@ def verdict(
 def listening_sockets(observation: HostObservation) -> list[Listener]:
     """The host's listening TCP sockets; an error if /proc/net/tcp could not be read."""
     report = observation.report
-    if report is None or report.proc_errors:
-        reason = "; ".join(report.proc_errors) if report else "no probe result"
-        raise NotEvaluated("unreadable", f"cannot read listening sockets: {reason}")
-    return report.listeners
+    listeners, errors = report.listeners() if report else ([], ["no probe result"])
+    if errors:
+        raise NotEvaluated("unreadable", f"cannot read listening sockets: {'; '.join(errors)}")
+    return listeners
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def agent_config(observation: HostObservation, backupnet_profile: Profile) -> li
 def hosts_file(observation: HostObservation) -> str:
     """The text of the host's /etc/hosts."""
     report = observation.report
-    found = next((f for f in report.files if f.path == HOSTS_FILE), None) if report else None
+    found = report.reads.get(HOSTS_FILE) if report else None
     if found is None or found.error:
         raise NotEvaluated("unreadable", f"cannot read {HOSTS_FILE}")
     return found.text
@@ -92,7 +92,7 @@ def hosts_file(observation: HostObservation) -> str:
 def nft_ruleset(observation: HostObservation) -> dict[str, Any]:
     """The host's nftables ruleset; an error when it cannot be read or is not all there is."""
     report = observation.report
-    found = report.firewall if report else {}
+    found = report.commands if report else {}
     nft = found.get("nft")
     if nft is None or nft.error:
         reason = nft.error if nft else "not read"

@@ -69,7 +69,7 @@ class EvidenceRecorder:
                 "files": [{"path": str(s.path), "sha256": s.sha256} for s in profile.sources],
             },
             "hosts": self.session.host_names,
-            "probe_timeout_s": self.session.settings.probe_timeout,
+            "probe_timeout_s": self.session.timeouts.probe,
         }
 
     @pytest.hookimpl

@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from .cases import RUNNER, Case, buckets, build_cases
-from .fleet import Fleet, FleetSettings
-from .probe import HOSTS_FILE, ProbeRequest
+from .fleet import Fleet
+from .probe import ProbeRequest
+from .probe.records import PROC_NET_TCP
 from .profile import Profile
 from .targets import TargetOptions, build_targets, close_connections
+from .timeouts import Timeouts
 from .verdict import HostNotEvaluated, NotEvaluated
 from .waivers import Waiver, find_waiver
 
@@ -23,6 +25,9 @@ SESSION_KEY = pytest.StashKey["BackupnetSession"]()
 EXIT_NOT_EVALUATED = 6
 # What a check may ask of its host's observation (`probe=` of its `backupnet` marker).
 PROBE_NEEDS = ("resolve", "connect", "listen", "config", "hosts_file", "inbound", "firewall")
+HOSTS_FILE = "/etc/hosts"
+# The read-only listings the firewall checks evaluate.
+FIREWALL_COMMANDS = {"nft": ("nft", "-j", "list", "ruleset"), "iptables-legacy": ("iptables-legacy-save",)}
 
 
 def session_of(config: pytest.Config) -> BackupnetSession:
@@ -48,12 +53,12 @@ class BackupnetSession:
         self.targets = build_targets(target_options(config, self.control_dir))
         self.host_names = [t.name for t in self.targets]
         self.dns_servers: list[str] = config.getoption("dns_server") or []
-        self.settings = FleetSettings(
-            probe_timeout=config.getoption("backupnet_timeout"),
+        self.timeouts = Timeouts(
+            probe=config.getoption("backupnet_timeout"),
+            ssh_connect=config.getoption("backupnet_connect_timeout"),
             host_deadline=config.getoption("backupnet_host_deadline"),
-            connect_timeout=config.getoption("backupnet_connect_timeout"),
-            implementation=config.getoption("backupnet_probe"),
         )
+        self.implementation = config.getoption("backupnet_probe")
         self._fleet: Fleet | None = None
         self.not_evaluated = 0
 
@@ -132,8 +137,9 @@ class BackupnetSession:
             self.targets,
             self.plan_requests(session.items),
             self.plan_inbound(session.items),
-            self.settings,
+            self.timeouts,
             self.bucket_of,
+            self.implementation,
         )
         if not session.config.option.collectonly:
             planned = {getattr(_case_of(item), "host", RUNNER) for item in session.items}
@@ -161,11 +167,14 @@ class BackupnetSession:
                 plan["files"].add(HOSTS_FILE)
         return {
             host: ProbeRequest(
-                timeout=self.settings.probe_timeout,
+                self.timeouts,
                 resolve={n: sorted(p) for n, p in plan["resolve"].items()},
-                listen=plan["listen"],
-                files=sorted(plan["files"]),
-                firewall=plan["firewall"],
+                globs=sorted(plan["files"] - {HOSTS_FILE}),
+                read=[
+                    *([HOSTS_FILE] if HOSTS_FILE in plan["files"] else []),
+                    *(PROC_NET_TCP if plan["listen"] else ()),
+                ],
+                commands=FIREWALL_COMMANDS if plan["firewall"] else {},
             )
             for host, plan in plans.items()
         }
@@ -235,7 +244,7 @@ class BackupnetSession:
             f"backupnet: profile {self.profile.name} ({self.profile.title}), "
             f"sha256 {self.profile.sha256[:16]}..., from {self.profile.path}",
             f"backupnet: hosts {', '.join(self.host_names)}; probe timeout "
-            f"{self.settings.probe_timeout:g}s, host deadline {self.settings.host_deadline:g}s",
+            f"{self.timeouts.probe:g}s, host deadline {self.timeouts.host_deadline:g}s",
             f"backupnet: reproduce with: pytest {shlex.join(self.reproduce)}",
         ]
         lines += [f"backupnet: warning: {w}" for w in self.profile.warnings]

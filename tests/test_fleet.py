@@ -6,11 +6,13 @@ import threading
 
 import testinfra.backend
 
-from pytest_backupnet.fleet import Fleet, FleetSettings
+from pytest_backupnet.fleet import Fleet
 from pytest_backupnet.probe import ProbeRequest
+from pytest_backupnet.probe.records import PROC_NET_TCP
 from pytest_backupnet.targets import Target
+from pytest_backupnet.timeouts import Timeouts
 
-SETTINGS = FleetSettings(probe_timeout=1, host_deadline=30, connect_timeout=5)
+TIMEOUTS = Timeouts(probe=1, ssh_connect=5, host_deadline=30)
 
 
 def local_targets(count: int) -> list[Target]:
@@ -23,9 +25,9 @@ def test_more_hosts_than_threads_with_inbound_checks_complete() -> None:
     names = [t.name for t in targets]
     fleet = Fleet(
         targets,
-        {n: ProbeRequest(timeout=1, listen=True) for n in names},
+        {n: ProbeRequest(TIMEOUTS, read=PROC_NET_TCP) for n in names},
         dict.fromkeys(names, 2548),
-        SETTINGS,
+        TIMEOUTS,
         lambda _name: names,
     )
     results: list[object] = []
@@ -43,7 +45,7 @@ def test_more_hosts_than_threads_with_inbound_checks_complete() -> None:
 def test_each_host_is_observed_once() -> None:
     targets = local_targets(3)
     names = [t.name for t in targets]
-    fleet = Fleet(targets, {}, {}, SETTINGS, lambda _name: names)
+    fleet = Fleet(targets, {}, {}, TIMEOUTS, lambda _name: names)
     first = fleet.observe("node000")
     assert fleet.observe("node000") is first
     assert fleet.observe("node002").target.name == "node002"

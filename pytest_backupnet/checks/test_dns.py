@@ -10,8 +10,8 @@ from pytest_backupnet.cases import Case
 from pytest_backupnet.configscan import hosts_file_names
 from pytest_backupnet.dnsquery import query_addresses
 from pytest_backupnet.fleet import HostObservation
-from pytest_backupnet.probe import HOSTS_FILE
 from pytest_backupnet.profile import Profile
+from pytest_backupnet.session import HOSTS_FILE
 from pytest_backupnet.verdict import Verdict
 
 DNS_CAUSES = {
@@ -63,7 +63,8 @@ def test_dns_resolution(
             f"observed unresolved: the host's resolver gives no address for {case.endpoint} "
             f"({status}: {detail}); likely cause: {DNS_CAUSES.get(status, DNS_CAUSES['dns-error'])}"
         )
-    hosts_text = next((f.text for f in observation.report.files if f.path == HOSTS_FILE), "")
+    hosts_file = observation.report.reads.get(HOSTS_FILE)
+    hosts_text = hosts_file.text if hosts_file else ""
     via = "from /etc/hosts" if case.endpoint in hosts_file_names(hosts_text) else "by the host's DNS"
     judge_addresses(verdict, backupnet_profile, case.endpoint, list(resolution.addresses), via)
 
