@@ -41,6 +41,48 @@ def observation(
     return observed
 
 
+# What each limit of the probe leaves unobserved, in the words of a check's error.
+_LIMITED = {"resolve": "resolve names", "connect": "open TCP connections"}
+
+
+@pytest.fixture
+def probe_limits(case: Case, observation: HostObservation) -> None:
+    """The pre-flight's one error for a host where the probe could not observe everything."""
+    report = observation.report
+    if report is not None and report.limits:
+        raise NotEvaluated(
+            "probe-limited",
+            f"host {case.host}: the probe ran ({report.implementation}) but could not "
+            + " nor ".join(_LIMITED.get(k, k) for k in sorted(report.limits))
+            + ": "
+            + "; ".join(report.limits[k] for k in sorted(report.limits))
+            + ". The checks that need it are not evaluated; every other check of the host was.",
+        )
+
+
+@pytest.fixture
+def host_resolves(case: Case, observation: HostObservation) -> None:
+    """An error, not a verdict, where the probe could not resolve names on the host."""
+    _require(case, observation, "resolve")
+
+
+@pytest.fixture
+def host_connects(case: Case, observation: HostObservation) -> None:
+    """An error, not a verdict, where the probe could not resolve names or connect on the host."""
+    _require(case, observation, "resolve", "connect")
+
+
+def _require(case: Case, observation: HostObservation, *needs: str) -> None:
+    limits = observation.report.limits if observation.report else {}
+    for need in needs:
+        if need in limits:
+            raise NotEvaluated(
+                "not-evaluated",
+                f"not evaluated: the probe cannot {_LIMITED[need]} on host {case.host} "
+                f"(reported once by test_host_reachable[{case.host}])",
+            )
+
+
 @pytest.fixture
 def verdict(
     case: Case, record_property: Callable[[str, Any], None], request: pytest.FixtureRequest

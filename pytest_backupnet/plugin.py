@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from .catalog import find_profiles, format_profile_list
+from .probe import IMPLEMENTATIONS
 from .profile import ProfileError, load_profile
 from .session import SESSION_KEY, BackupnetSession
 from .waivers import WaiverError, load_waivers
@@ -107,9 +108,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--backupnet-probe",
         dest="backupnet_probe",
-        choices=("auto", "python", "bash"),
+        choices=IMPLEMENTATIONS,
         default="auto",
-        help="probe on the host: python3 when present, else bash /dev/tcp (default auto)",
+        help="probe on the host: python3 when present, else the POSIX sh probe (default auto)",
     )
 
 

@@ -24,6 +24,17 @@ class Timeouts:
         return self.probe + 2
 
     @property
+    def connect_kill(self) -> float:
+        """When the shell probe stops a blocking connect (bash /dev/tcp) that has not finished.
+
+        A SYN rejected by the host's own firewall fails a blocking connect only at its first
+        retransmission, a second after it (a non-blocking connect, as Python's, sees it at once):
+        the extra second lets the shell probe see that error too. An answer after `probe` is still
+        reported as a timeout.
+        """
+        return self.probe + 1
+
+    @property
     def on_host(self) -> float:
         """The probe's own limit on the host: resolution, then the connects, plus a second of slack."""
         return 2 * self.probe + 1
@@ -38,6 +49,7 @@ class Timeouts:
         return {
             "resolve": self.probe,
             "connect": self.probe,
+            "connect_kill": self.connect_kill,
             "listing": self.listing,
             "on_host": self.on_host,
         }

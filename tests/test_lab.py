@@ -17,9 +17,9 @@ def test_good_host_passes_every_check(lab_run: SuiteRun, host: str) -> None:
     assert {r["outcome"] for r in good} == {"pass"}, [r for r in good if r["outcome"] != "pass"]
 
 
-def test_host_without_python_is_probed_with_bash(lab_run: SuiteRun) -> None:
+def test_host_without_python_is_probed_with_the_sh_probe(lab_run: SuiteRun) -> None:
     reachable = lab_run.record("test_host_reachable", "nopython")
-    assert "probe: bash" in reachable["evidence"]
+    assert "probe: sh" in reachable["evidence"]
     assert "probe: python" in lab_run.record("test_host_reachable", "good")["evidence"]
 
 
@@ -164,16 +164,16 @@ def test_ids_name_the_host_not_the_transport(lab_run: SuiteRun) -> None:
     assert not any("ssh://" in n for n in nodeids)
 
 
-def test_bash_probe_gives_the_same_verdicts(lab: Lab, lab_run: SuiteRun, tmp_path: Path) -> None:
-    """Hosts without python3: the bash /dev/tcp probe must see exactly what the Python one sees."""
+def test_sh_probe_gives_the_same_verdicts(lab: Lab, lab_run: SuiteRun, tmp_path: Path) -> None:
+    """Hosts without python3: the POSIX sh probe must see exactly what the Python one sees."""
     run = run_suite(
         tmp_path,
         [*lab.pytest_args(AUDITED), "--dns-server", "198.18.0.1", "--backupnet-timeout", "1",
-         "--backupnet-probe", "bash"],
+         "--backupnet-probe", "sh"],
     )  # fmt: skip
     assert run.verdicts() == lab_run.verdicts()
     reachable = run.record("test_host_reachable", "good")
-    assert "probe: bash" in reachable["evidence"]
+    assert "probe: sh" in reachable["evidence"]
 
 
 @pytest.mark.parametrize("workers", ["2"])

@@ -42,6 +42,7 @@ def judge_addresses(verdict: Verdict, profile: Profile, fqdn: str, addresses: li
     verdict.observe("resolved", f"{fqdn} -> {', '.join(addresses)} ({via})", endpoint=fqdn)
 
 
+@pytest.mark.usefixtures("host_resolves")
 @pytest.mark.backupnet(
     requirement="BN-R5",
     direction="outbound",

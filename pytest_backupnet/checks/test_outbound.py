@@ -19,6 +19,7 @@ CAUSES = {
 SEVERITY = ("timeout", "unreachable", "refused", "error", "open")
 
 
+@pytest.mark.usefixtures("host_connects")
 @pytest.mark.backupnet(
     requirement="BN-R2",
     also=("BN-R3",),

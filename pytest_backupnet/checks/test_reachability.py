@@ -9,6 +9,7 @@ from pytest_backupnet.fleet import HostObservation
 from pytest_backupnet.verdict import Verdict
 
 
+@pytest.mark.usefixtures("probe_limits")
 @pytest.mark.backupnet(requirement="preflight", cases="host", title="The suite reaches the host")
 def test_host_reachable(case: Case, observation: HostObservation, verdict: Verdict) -> None:
     report = observation.report

@@ -7,7 +7,7 @@ from importlib import resources
 
 from .request import ProbeRequest
 
-IMPLEMENTATIONS = ("auto", "python", "bash")
+IMPLEMENTATIONS = ("auto", "python", "sh")
 
 
 def remote_command(request: ProbeRequest, implementation: str = "auto") -> str:
@@ -16,12 +16,13 @@ def remote_command(request: ProbeRequest, implementation: str = "auto") -> str:
     python = "python3 -I -S -c {} {}".format(
         shlex.quote(_resource("on_host.py")), shlex.quote(request.as_json())
     )
-    shell = "bash -c {} probe {}".format(
+    # POSIX sh, found on every host: it uses bash only for /dev/tcp, and says what it cannot do.
+    shell = "sh -c {} probe {}".format(
         shlex.quote(_resource("on_host.sh")), " ".join(shlex.quote(a) for a in request.shell_args())
     )
     if implementation == "python":
         return python
-    if implementation == "bash":
+    if implementation == "sh":
         return shell
     # Fall back when the shell cannot find python3 (127) or execute it (126): a `command -v`
     # test would accept a python3 that is present but not executable.

@@ -1,7 +1,10 @@
 # The probe that runs ON the audited host, as `python3 -I -S -c <this file> <request JSON>`.
 # Read-only: it resolves names, opens and closes TCP connections, reads files, runs listing
-# commands. Every limit comes in the request. Kept to the Python 3.6 standard library; prints one
-# tab-separated record a line.
+# commands. Every limit comes in the request. Prints one tab-separated record a line.
+# It runs on CPython 3.6 to 3.13 alike (`vermin -t=3.6-` checks its language level in CI), so it
+# avoids what changed between them: `socket.timeout` (a TimeoutError only from 3.10), an IPv6
+# address string with or without its %scope (3.7 dropped it), stdout's encoding under the C locale
+# (ASCII before 3.7's UTF-8 coercion).
 import base64
 import errno
 import glob
@@ -41,14 +44,14 @@ def describe(exc):
     return "%s: %s" % (errno.errorcode.get(exc.errno, exc.errno), exc.strerror)
 
 
-def connect(name, address, port):
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+def connect(name, address, sockaddr, family, port):
     timeout = float(LIMITS["connect"])
     start = time.monotonic()
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        sock.connect((address, port))
+        # The resolver's own socket address, with its IPv6 scope: the address string may lack it.
+        sock.connect((sockaddr[0], port) + tuple(sockaddr[2:]))
         outcome, detail = "open", ""
     except socket.timeout:  # not a TimeoutError before Python 3.10
         outcome, detail = "timeout", "no answer within %gs" % timeout
@@ -74,12 +77,19 @@ def resolve_and_connect(name, ports):
         }.get(exc.errno, "dns-error")
         emit("resolve", name, kind, millis(start), exc.strerror or exc)
         return
-    addresses = []
-    for info in infos:
-        if info[4][0] not in addresses:
-            addresses.append(info[4][0])
+    addresses = []  # in the resolver's order; without an IPv6 %scope, as 3.7 on print them
+    found = {}  # address -> (family, socket address)
+    for family, _, _, _, sockaddr in infos:
+        address = sockaddr[0].split("%")[0]
+        if address not in found:
+            addresses.append(address)
+            found[address] = (family, sockaddr)
     emit("resolve", name, "ok", millis(start), ",".join(addresses))
-    threads = [threading.Thread(target=connect, args=(name, a, p)) for a in addresses for p in ports]
+    threads = [
+        threading.Thread(target=connect, args=(name, a, found[a][1], found[a][0], p))
+        for a in addresses
+        for p in ports
+    ]
     for thread in threads:
         thread.daemon = True
         thread.start()
@@ -168,7 +178,9 @@ def main():
         worker.join(max(0.0, DEADLINE - time.monotonic()))
     emit("end", sum(1 for w in workers if w.is_alive()))
     with LOCK:
-        sys.stdout.write("\n".join(RESULTS) + "\n")
+        text = "\n".join(RESULTS) + "\n"
+    # Bytes, never the locale's encoding: a path's undecodable bytes come back as they are.
+    sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
     sys.stdout.flush()
 
 

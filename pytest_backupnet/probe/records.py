@@ -62,6 +62,9 @@ class ProbeReport:
     files: list[FileContent] = field(default_factory=list)
     reads: dict[str, Captured] = field(default_factory=dict)
     commands: dict[str, Captured] = field(default_factory=dict)
+    # What the probe could not observe on this host, and why ("connect", "resolve"): the checks
+    # that need it are not evaluated.
+    limits: dict[str, str] = field(default_factory=dict)
     complete: bool = False
 
     def connections_to(self, name: str, port: int) -> list[Connection]:
@@ -132,6 +135,8 @@ def parse_probe_output(text: str) -> ProbeReport:
                 report.reads[fields[1]] = Captured(_decode(fields[2]), _optional(fields, 3))
             elif kind == "command":
                 report.commands[fields[1]] = Captured(_decode(fields[2]), _optional(fields, 3))
+            elif kind == "limit":
+                report.limits[fields[1]] = fields[2]
             elif kind == "end":
                 report.complete = True
         except (IndexError, ValueError) as exc:
