@@ -59,7 +59,7 @@ AUDITED = [h.name for h in LAB_HOSTS]
 # Two hosts on each older userland (tests/lab/userland.py): NAME with every fault the probe must
 # tell apart, NAME-lo with a clean network and the agent on loopback only.
 USERLAND_HOST_NAMES = {"debian11": "deb11", "debian11-nopython": "deb11np", "busybox-bash": "bbbash",
-                       "busybox": "bbox"}  # fmt: skip
+                       "busybox": "bbox", "busybox-nonc": "bbnonc"}  # fmt: skip
 USERLAND_FAULTS = nft_rules(
     output=[
         "ip daddr 198.19.2.13 tcp dport 8087 drop",

@@ -4,6 +4,10 @@ Each userland (tests/lab/userland.py) serves two hosts (tests/conftest.py USERLA
 NAME drops, resets and rejects with ICMP some AMP proxy ports, routes one proxy to nowhere,
 asks a resolver that lacks one name, and names its portal by IP address; NAME-lo has a clean
 network and its agent on loopback only (and something on the legacy port).
+
+`busybox-nonc` has no python3, no bash and no nc: no TCP connect can be made there, so its TCP
+checks are not evaluated (errors pointing at the pre-flight, which says what is missing), and
+everything else is observed as on the others.
 """
 
 from __future__ import annotations
@@ -86,8 +90,23 @@ def userland_offline_run(userland_lab: Lab, tmp_path_factory: pytest.TempPathFac
     return run_suite(workdir, [*args, "-m", "not network"])
 
 
+# Where a host cannot make TCP connects, its TCP checks are errors: never a pass, never a guess.
+NOT_EVALUATED = ("error", "not-evaluated")
+# Its unresolved name still fails its TCP check (unresolved): knowing that needs no connect.
+# Its unresolved name still fails its TCP check (unresolved): knowing that needs no connect.
+NO_CONNECTS = {
+    "busybox-nonc": {k for k, v in EXPECTED.items() if v[0] == "test_outbound_tcp" and k != "unresolved-tcp"}
+}
+
+
+def expected(userland: str, key: str) -> tuple[str, str]:
+    _, _, _, outcome, observed = EXPECTED[key]
+    return NOT_EVALUATED if key in NO_CONNECTS.get(userland, ()) else (outcome, observed)
+
+
 def _check(run: SuiteRun, userland: str, key: str) -> None:
-    check, suffix, match, outcome, observed = EXPECTED[key]
+    check, suffix, match, _, _ = EXPECTED[key]
+    outcome, observed = expected(userland, key)
     host = USERLAND_HOST_NAMES[userland] + suffix
     record = run.record(check, host, **match)
     assert (record["outcome"], record.get("observed")) == (outcome, observed), (
@@ -108,13 +127,35 @@ def test_offline_observation_on_userland(userland_offline_run: SuiteRun, userlan
     _check(userland_offline_run, userland, key)
 
 
-@pytest.mark.parametrize("userland", USERLAND_IDS)
-def test_host_is_reached_and_its_probe_completes(userland_run: SuiteRun, userland: str) -> None:
+PROBES = {
+    "debian11": "probe: python 3.9",
+    "debian11-nopython": "probe: sh (connect: bash 5.1.4 /dev/tcp; resolve: getent ahosts)",
+    "busybox-bash": "probe: sh (connect: bash 5.1.4 /dev/tcp; resolve: /etc/hosts, then nslookup)",
+    "busybox": "probe: sh (connect: busybox nc -e; resolve: /etc/hosts, then nslookup)",
+}
+
+
+@pytest.mark.parametrize("userland", [u for u in USERLAND_IDS if u in PROBES])
+def test_host_is_reached_and_its_probe_says_how(userland_run: SuiteRun, userland: str) -> None:
     for host in (USERLAND_HOST_NAMES[userland], USERLAND_HOST_NAMES[userland] + "-lo"):
         record = userland_run.record("test_host_reachable", host)
         assert (record["outcome"], record["observed"]) == ("pass", "reachable"), record.get("message")
-    evidence = userland_run.record("test_host_reachable", USERLAND_HOST_NAMES[userland])["evidence"]
-    assert ("probe: python 3.9" in evidence) == (userland == "debian11"), evidence
+        assert PROBES[userland] in record["evidence"], record["evidence"]
+
+
+def test_host_without_a_way_to_connect_is_one_clear_error(userland_run: SuiteRun) -> None:
+    """No python3, bash or nc: the pre-flight names what was found and what is needed, once."""
+    record = userland_run.record("test_host_reachable", "bbnonc")
+    assert (record["outcome"], record["observed"]) == ("error", "probe-limited")
+    assert "found no python3, no bash and no busybox nc with -e" in record["message"]
+    assert (
+        "TCP connects need python3 3.6+, bash 4.2+ (its /dev/tcp) or busybox nc built with -e"
+        in (record["message"])
+    )
+    tcp = [r for r in userland_run.records if r["host"] == "bbnonc" and r["check"] == "test_outbound_tcp"]
+    resolved = [r for r in tcp if r.get("observed") != "unresolved"]
+    assert len(resolved) == 11 and {r["outcome"] for r in resolved} == {"error"}
+    assert all("reported once by test_host_reachable[bbnonc]" in r["message"] for r in resolved)
 
 
 @pytest.mark.parametrize("userland", USERLAND_IDS)
@@ -126,19 +167,23 @@ def test_offline_run_touches_no_network(userland_offline_run: SuiteRun, userland
         "test_dns_resolution",
         "test_agent_inbound_from_runner",
     }
+    # Asked for no connect, a host that cannot make one has nothing missing.
     record = userland_offline_run.record("test_host_reachable", host)
     assert record["outcome"] == "pass", record.get("message")
 
 
 def test_clean_host_passes_every_network_check(userland_run: SuiteRun) -> None:
     """NAME-lo has nothing in its way: every outbound and DNS check passes on every userland."""
-    for name in USERLAND_HOST_NAMES.values():
+    for userland, name in USERLAND_HOST_NAMES.items():
         network = [
             r for r in userland_run.records
             if r["host"] == f"{name}-lo" and r["check"] in ("test_outbound_tcp", "test_dns_resolution")
         ]  # fmt: skip
         assert len(network) == 22, name
-        assert {r["outcome"] for r in network} == {"pass"}, [r for r in network if r["outcome"] != "pass"]
+        for record in network:
+            tcp = record["check"] == "test_outbound_tcp"
+            want = NOT_EVALUATED if tcp and userland in NO_CONNECTS else ("pass", record["observed"])
+            assert (record["outcome"], record["observed"]) == want, record
 
 
 # What each host's login runs, seen over its own SSH: the old userland's binaries, not the runner's.
@@ -162,6 +207,11 @@ FINGERPRINTS = {
         "date +%s%3N | grep -c '%3N'": "1",
         "timeout 1 sleep 3; echo $?": "143",
         "command -v getent nft || echo none": "none",
+    },
+    "busybox-nonc": {
+        "for p in python3 bash getent nc; do command -v $p; done; echo none": "none",
+        "readlink /bin/sh": "dash",
+        "timeout 1 sleep 3; echo $?": "143",
     },
     "busybox": {
         "for p in python3 bash getent; do command -v $p; done; echo none": "none",
@@ -193,6 +243,7 @@ FIREWALL = {
     "debian11-nopython": ("pass", "allowed", "fail", "dropped"),
     "busybox-bash": ("error", "unreadable", "error", "unreadable"),
     "busybox": ("error", "unreadable", "error", "unreadable"),
+    "busybox-nonc": ("error", "unreadable", "error", "unreadable"),
 }
 
 

@@ -5,9 +5,9 @@ bash, sh, date, timeout, getent, ...) is the old userland's own binary, never th
 
 - `debian11`, `debian11-nopython`: the Debian 11 root's own sshd, started under `chroot`;
   `debian11-nopython` is the same root with python3 removed from the host's view.
-- `busybox-bash`, `busybox`: busybox-static's applets (and, for `busybox-bash`, Debian 11's
-  bash with its libraries); the runner's sshd serves them with `ChrootDirectory`, since a
-  busybox image has no sshd of its own to borrow.
+- `busybox-bash`, `busybox`, `busybox-nonc`: busybox-static's applets (and Debian 11's bash,
+  or dash as /bin/sh with no nc, with their libraries); the runner's sshd serves them with
+  `ChrootDirectory`, since a busybox image has no sshd of its own to borrow.
 
 Each host mounts its root as an overlay (the cached root below, its own files above) in its
 own mount namespace, so the cache is never written and hosts do not see each other's files.
@@ -73,6 +73,9 @@ USERLANDS = {
         ),
         Userland("busybox-bash", "busybox applets and bash 5.1", "busybox-bash", False, "/bin/bash"),
         Userland("busybox", "busybox only (ash as /bin/sh)", "busybox", False, "/bin/sh"),
+        Userland(
+            "busybox-nonc", "busybox applets without nc, dash as /bin/sh", "busybox-dash", False, "/bin/sh"
+        ),
     )
 }
 
@@ -189,11 +192,21 @@ def debian11_root() -> BuildCost:
     return BuildCost(root, time.monotonic() - start, built=True)
 
 
-def busybox_root(with_bash: bool) -> Path:
-    """A root of busybox-static's applets (and Debian 11's bash with the libraries it loads)."""
-    debian = debian11_root().root if with_bash else None
+# The busybox roots: which Debian 11 program each adds, and which applet links it leaves out.
+BUSYBOX_ROOTS = {
+    "busybox": ((), ()),
+    "busybox-bash": (("/bin/bash",), ()),
+    # dash as /bin/sh and no nc link: busybox ash would find its nc applet whatever PATH says.
+    "busybox-dash": (("/bin/dash",), ("/usr/bin/nc", "/bin/sh")),
+}
+
+
+def busybox_root(variant: str) -> Path:
+    """A root of busybox-static's applets, plus what BUSYBOX_ROOTS adds from Debian 11."""
+    programs, left_out = BUSYBOX_ROOTS[variant]
+    debian = debian11_root().root if programs else None
     digest = hashlib.sha256(BUSYBOX.read_bytes()).hexdigest()[:12]
-    root = cache_dir() / f"busybox{'-bash' if with_bash else ''}-{digest}-{_recipe()}"
+    root = cache_dir() / f"{variant}-{digest}-{_recipe()}"
     with _locked(cache_dir()):
         if _complete(root):
             return root
@@ -205,19 +218,24 @@ def busybox_root(with_bash: bool) -> Path:
         shutil.copy2(BUSYBOX, partial / "bin" / "busybox")
         # Each applet linked where busybox itself says it belongs: /bin/sh is ash, /bin/date is date...
         subprocess.run(["chroot", str(partial), "/bin/busybox", "--install", "-s"], check=True)
+        for path in left_out:
+            (partial / path.lstrip("/")).unlink()
         os.mknod(partial / "dev" / "null", 0o20666, os.makedev(1, 3))
         (partial / "dev" / "null").chmod(0o666)
-        shell = "/bin/bash" if with_bash else "/bin/sh"
-        (partial / "etc" / "passwd").write_text(f"root:x:0:0:root:/root:{shell}\n")
-        (partial / "etc" / "group").write_text("root:x:0:\n")
         (partial / "etc" / "nsswitch.conf").write_text("hosts: files dns\n")
         if debian is not None:
-            _copy_with_libraries(debian, partial, "/bin/bash")
-            # glibc's resolver modules, which the dynamically linked bash loads for /dev/tcp names.
+            for program in programs:
+                _copy_with_libraries(debian, partial, program)
+            # glibc's resolver modules, which a dynamically linked bash loads for /dev/tcp names.
             for pattern in ("libnss_files.so*", "libnss_dns.so*", "libresolv.so*"):
                 for lib in (debian / "lib" / "x86_64-linux-gnu").glob(pattern):
                     _copy_into(debian, partial, lib)
-        (partial / ".bnlab-complete").write_text(f"busybox {digest} bash={with_bash}\n")
+        if "/bin/dash" in programs:
+            (partial / "bin" / "sh").symlink_to("dash")
+        shell = "/bin/bash" if "/bin/bash" in programs else "/bin/sh"
+        (partial / "etc" / "passwd").write_text(f"root:x:0:0:root:/root:{shell}\n")
+        (partial / "etc" / "group").write_text("root:x:0:\n")
+        (partial / ".bnlab-complete").write_text(f"{variant} {digest}\n")
         partial.rename(root)
     return root
 
@@ -258,7 +276,7 @@ def _inside(root: Path, relative: Path) -> Path:
 def base_root(userland: Userland) -> Path:
     if userland.base == "debian11":
         return debian11_root().root
-    return busybox_root(with_bash=userland.base == "busybox-bash")
+    return busybox_root(userland.base)
 
 
 def chroot_mountpoint() -> Path:
@@ -280,9 +298,9 @@ def build_all() -> list[BuildCost]:
     """Build (or find) every cached root; what `python3 -m tests.lab.userland` runs."""
     debian = debian11_root()
     costs = [debian]
-    for with_bash in (True, False):
+    for variant in BUSYBOX_ROOTS:
         start = time.monotonic()
-        costs.append(BuildCost(busybox_root(with_bash), time.monotonic() - start, built=True))
+        costs.append(BuildCost(busybox_root(variant), time.monotonic() - start, built=True))
     return costs
 
 
