@@ -24,7 +24,7 @@ from pytest_backupnet.probe.records import PROC_NET_TCP
 from pytest_backupnet.timeouts import Timeouts
 
 FAST = Timeouts(probe=1)
-IMPLEMENTATIONS = ["python", "bash"]
+IMPLEMENTATIONS = ["python", "sh"]
 
 
 def run_probe(request: ProbeRequest, implementation: str = "auto", **env: str) -> ProbeReport:
@@ -88,8 +88,10 @@ def test_the_request_carries_every_limit() -> None:
     """The probe derives nothing: each limit it applies is in its request."""
     request = ProbeRequest(Timeouts(probe=2.5))
     limits = json.loads(request.as_json())["timeouts"]
-    assert limits == {"resolve": 2.5, "connect": 2.5, "listing": 4.5, "on_host": 6.0}
-    assert {"resolve_s=2.5", "connect_s=2.5", "listing_s=4.5", "on_host_s=6"} <= set(request.shell_args())
+    assert limits == {"resolve": 2.5, "connect": 2.5, "connect_kill": 3.5, "listing": 4.5, "on_host": 6.0}
+    assert {"resolve_s=2.5", "connect_s=2.5", "connect_kill_s=3.5", "listing_s=4.5", "on_host_s=6"} <= set(
+        request.shell_args()
+    )
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
@@ -160,14 +162,13 @@ def test_auto_falls_back_to_the_shell_probe_when_python3_is_missing(tmp_path: Pa
     """A PATH that offers only what the shell probe needs: python3 is not found (exit 127)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("bash", "timeout", "getent", "date", "awk", "paste", "sort", "head", "wc", "grep",
-                 "base64", "cat", "tail", "readlink", "uname"):  # fmt: skip
+    for tool in ("sh", "bash", "timeout", "true", "getent", "head", "wc", "base64", "tr", "tail", "uname"):
         found = shutil.which(tool)
         assert found, tool
         (bin_dir / tool).symlink_to(found)
     request = ProbeRequest(FAST, resolve={"localhost": []}, read=PROC_NET_TCP)
     report = run_probe(request, PATH=str(bin_dir))
-    assert report.implementation.startswith("bash") and report.complete
+    assert report.implementation.startswith("sh (connect: bash") and report.complete
     assert report.resolutions["localhost"].status == "ok"
 
 
@@ -177,7 +178,7 @@ def test_shell_probe_writes_no_temporary_file(tmp_path: Path) -> None:
     request = ProbeRequest(
         FAST, resolve={"localhost": [1]}, read=PROC_NET_TCP, globs=[str(tmp_path / "*.cfg")]
     )
-    report = run_probe(request, "bash", PATH="/usr/bin:/bin", TMPDIR=str(tmp_path / "no-such-dir"))
+    report = run_probe(request, "sh", PATH="/usr/bin:/bin", TMPDIR=str(tmp_path / "no-such-dir"))
     assert report.complete
     assert [c.outcome for c in report.connections.values()] == ["refused"]
     assert [f.text for f in report.files] == ["Server=localhost\n"]

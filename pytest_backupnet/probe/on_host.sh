@@ -255,13 +255,32 @@ real_path() {
   fi
 }
 
+# The first executable file NAME on PATH, in EXECUTABLE, as the Python probe finds it: never a
+# shell builtin (`command -v echo` says echo) nor busybox ash's own applet.
+find_executable() {
+  EXECUTABLE=''
+  IFS=:
+  set -f
+  for F_DIR in $PATH; do
+    if [ -n "$F_DIR" ] && [ -f "$F_DIR/$1" ] && [ -x "$F_DIR/$1" ]; then
+      EXECUTABLE=$F_DIR/$1
+      break
+    fi
+  done
+  set +f
+  IFS=$IFS_DEFAULT
+}
+
 run_listing() {  # ID WORD...: a read-only listing command
   L_ID=$1
   shift
-  if ! have "$1"; then
+  find_executable "$1"
+  if [ -z "$EXECUTABLE" ]; then
     printf 'command\t%s\t\tnot installed\n' "$L_ID"
     return
   fi
+  shift
+  set -- "$EXECUTABLE" "$@"
   if ! have base64 || [ "$TIMEOUT_STYLE" = none ]; then
     printf 'command\t%s\t\tnot run: no base64 or timeout on the host\n' "$L_ID"
     return
