@@ -51,7 +51,7 @@ def connect(name, address, sockaddr, family, port):
     sock.settimeout(timeout)
     try:
         # The resolver's own socket address, with its IPv6 scope: the address string may lack it.
-        sock.connect((sockaddr[0], port) + tuple(sockaddr[2:]))
+        sock.connect((sockaddr[0], port, *sockaddr[2:]))
         outcome, detail = "open", ""
     except socket.timeout:  # not a TimeoutError before Python 3.10
         outcome, detail = "timeout", "no answer within %gs" % timeout
