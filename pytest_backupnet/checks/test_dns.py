@@ -82,8 +82,13 @@ def test_dns_from_runner(
 ) -> None:
     assert case.endpoint and case.dns_server
     timeout = request.config.getoption("backupnet_timeout")
-    status, addresses = query_addresses(case.endpoint, case.dns_server, timeout)
-    if status != "ok":
-        verdict.observe("unresolved", f"{case.endpoint} @{case.dns_server}: {status}", endpoint=case.endpoint)
-        verdict.fail(f"observed unresolved: {case.dns_server} answers {status} for {case.endpoint}")
-    judge_addresses(verdict, backupnet_profile, case.endpoint, addresses, f"by {case.dns_server}")
+    resolution = query_addresses(case.endpoint, case.dns_server, timeout)
+    if not resolution.addresses:
+        verdict.observe("unresolved", f"{case.endpoint}: {resolution.describe()}", endpoint=case.endpoint)
+        verdict.fail(
+            f"observed unresolved: no address for {case.endpoint}: {resolution.describe()}; likely cause: "
+            f"{DNS_CAUSES.get(resolution.status, DNS_CAUSES['dns-error'])}"
+        )
+    # A record type the server refused or failed is a note, not a failure: the other one resolved.
+    via = "; ".join([f"by {case.dns_server}", *resolution.notes()])
+    judge_addresses(verdict, backupnet_profile, case.endpoint, resolution.addresses, via)

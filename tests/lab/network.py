@@ -24,6 +24,9 @@ RUNNER_LINK = "bnlab-run"
 LAB_NET = ipaddress.ip_network("198.18.0.0/15")
 DNS_PRIMARY = "198.18.0.1"
 DNS_PARTIAL = "198.18.0.2"
+# A server that answers A and refuses AAAA (tests/lab/dnsserver.py), as some forwarders do.
+DNS_REFUSES_AAAA = "198.18.0.3"
+DNS_SERVER = Path(__file__).with_name("dnsserver.py")
 RUNNER_ADDRESS = "198.18.0.254"
 # On the lab's link, held by no one: a route through it ends in a host-unreachable error once the
 # host's neighbour discovery gives up, NEIGHBOUR_PROBES x NEIGHBOUR_RETRANS_MS after the SYN.
@@ -239,10 +242,14 @@ class Lab:
         return log.read_text(errors="replace").count("Accepted publickey") if log.exists() else 0
 
     def _listen(self, netns: str, specs: Sequence[str]) -> subprocess.Popen[bytes]:
-        process = self._spawn(netns, sys.executable, str(LISTENER), *specs)
+        return self._ready(netns, sys.executable, str(LISTENER), *specs)
+
+    def _ready(self, netns: str, *command: str) -> subprocess.Popen[bytes]:
+        """Start a lab server that prints "ready" once it listens."""
+        process = self._spawn(netns, *command)
         assert process.stdout is not None
         if process.stdout.readline().strip() != b"ready":
-            raise RuntimeError(f"listeners {specs} did not start in {netns}")
+            raise RuntimeError(f"{' '.join(command)} did not start in {netns}")
         return process
 
     def _core(self) -> None:
@@ -250,7 +257,7 @@ class Lab:
         run("ip", "-n", CORE, "link", "set", "lo", "up")
         run("ip", "-n", CORE, "link", "add", "br0", "type", "bridge")
         run("ip", "-n", CORE, "link", "set", "br0", "up")
-        for address in {DNS_PRIMARY, DNS_PARTIAL} | {s.address for s in self.services}:
+        for address in {DNS_PRIMARY, DNS_PARTIAL, DNS_REFUSES_AAAA} | {s.address for s in self.services}:
             run("ip", "-n", CORE, "addr", "add", f"{address}/15", "dev", "br0")
         run("ip", "link", "add", RUNNER_LINK, "type", "veth", "peer", "name", "runner", "netns", CORE)
         run("ip", "-n", CORE, "link", "set", "runner", "master", "br0", "up")
@@ -258,7 +265,11 @@ class Lab:
         run("ip", "link", "set", RUNNER_LINK, "up")
         specs = sorted({f"{s.address}:{p}" for s in self.services for p in s.ports})
         self._core_processes.append(self._listen(CORE, specs))
-        missing = f"amp06.{DOMAIN}"  # the partial server lacks this record
+        missing = f"amp06.{DOMAIN}"  # the partial servers lack this record
+        records = [f"{s.fqdn}={s.address}" for s in self.services if s.fqdn != missing]
+        self._core_processes.append(
+            self._ready(CORE, sys.executable, str(DNS_SERVER), DNS_REFUSES_AAAA, *records)
+        )
         for server, skip in ((DNS_PRIMARY, None), (DNS_PARTIAL, missing)):
             records = [f"--host-record={s.fqdn},{s.address}" for s in self.services if s.fqdn != skip]
             self._core_processes.append(
