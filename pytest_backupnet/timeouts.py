@@ -29,8 +29,8 @@ class Timeouts:
 
         A SYN rejected by the host's own firewall fails a blocking connect only at its first
         retransmission, a second after it (a non-blocking connect, as Python's, sees it at once):
-        the extra second lets the shell probe see that error too. An answer after `probe` is still
-        reported as a timeout.
+        the extra second lets the shell probe see that error too, and absorbs the start of bash
+        or nc on a busy host.
         """
         return self.probe + 1
 

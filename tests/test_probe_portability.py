@@ -27,11 +27,12 @@ from pytest_backupnet.probe import ProbeReport, ProbeRequest, parse_probe_output
 from pytest_backupnet.probe.records import PROC_NET_TCP
 from pytest_backupnet.timeouts import Timeouts
 from tests.conftest import need
-from tests.lab.network import LISTENER, PREFIX, lab_available, nft_rules, remove_stale_lab, run
+from tests.lab.network import LISTENER, lab_available, nft_rules, run
 
 ON_HOST_PY = Path(str(resources.files("pytest_backupnet.probe").joinpath("on_host.py")))
 ON_HOST_SH = resources.files("pytest_backupnet.probe").joinpath("on_host.sh").read_text(encoding="utf-8")
-NETNS = f"{PREFIX}probes"
+# Not the lab's prefix: the shared lab, if it runs, is left alone and leaves this one alone.
+NETNS = "bnprobes"
 PORT = 8087
 DNS = "127.0.0.53"
 HOSTS = {"open": "127.0.0.2", "drop": "127.0.0.3", "reset": "127.0.0.4", "icmp": "127.0.0.5"}
@@ -60,7 +61,7 @@ def probe_netns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A network namespace with the faults, a listener and a dnsmasq; files for its own mounts."""
     need(lab_available())
     work = tmp_path_factory.mktemp("probe-netns")
-    remove_stale_lab()
+    run("ip", "netns", "del", NETNS, check=False)
     run("ip", "netns", "add", NETNS)
     processes: list[subprocess.Popen[bytes]] = []
     try:
