@@ -201,15 +201,16 @@ BUSYBOX_ROOTS = {
 }
 
 
-def busybox_root(variant: str) -> Path:
+def busybox_root(variant: str) -> BuildCost:
     """A root of busybox-static's applets, plus what BUSYBOX_ROOTS adds from Debian 11."""
     programs, left_out = BUSYBOX_ROOTS[variant]
     debian = debian11_root().root if programs else None
     digest = hashlib.sha256(BUSYBOX.read_bytes()).hexdigest()[:12]
     root = cache_dir() / f"{variant}-{digest}-{_recipe()}"
+    start = time.monotonic()
     with _locked(cache_dir()):
         if _complete(root):
-            return root
+            return BuildCost(root, time.monotonic() - start, built=False)
         partial = root.with_name(root.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         for folder in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "proc", "dev", "tmp", "run"):
@@ -237,7 +238,7 @@ def busybox_root(variant: str) -> Path:
         (partial / "etc" / "group").write_text("root:x:0:\n")
         (partial / ".bnlab-complete").write_text(f"{variant} {digest}\n")
         partial.rename(root)
-    return root
+    return BuildCost(root, time.monotonic() - start, built=True)
 
 
 def _copy_with_libraries(source_root: Path, target_root: Path, program: str) -> None:
@@ -276,7 +277,7 @@ def _inside(root: Path, relative: Path) -> Path:
 def base_root(userland: Userland) -> Path:
     if userland.base == "debian11":
         return debian11_root().root
-    return busybox_root(userland.base)
+    return busybox_root(userland.base).root
 
 
 def chroot_mountpoint() -> Path:
@@ -297,11 +298,7 @@ def chroot_mountpoint() -> Path:
 def build_all() -> list[BuildCost]:
     """Build (or find) every cached root; what `python3 -m tests.lab.userland` runs."""
     debian = debian11_root()
-    costs = [debian]
-    for variant in BUSYBOX_ROOTS:
-        start = time.monotonic()
-        costs.append(BuildCost(busybox_root(variant), time.monotonic() - start, built=True))
-    return costs
+    return [debian, *(busybox_root(variant) for variant in BUSYBOX_ROOTS)]
 
 
 if __name__ == "__main__":
