@@ -1,58 +1,91 @@
-"""Fixtures of the compliance suite."""
+"""Fixtures of the compliance suite. Each observation fixture declares what it reads from the host,
+so what a check reads follows from the fixtures it uses, whatever the selection."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
+from .audit import AUDIT_KEY, Audit
 from .cases import Case
+from .check_record import RECORD_KEY
+from .configscan import hosts_file_names as names_in_hosts_file
+from .controls import PREFLIGHT
+from .dnsquery import query_addresses
 from .firewall.nft import Flow, Segment, Unevaluable, evaluate
-from .fleet import HostObservation
+from .fleet import HostObservation, InboundResult
 from .listeners import Listener
-from .probe import FileContent
+from .needs import Need, observes
+from .observing import OBSERVING_KEY
+from .outcome import HostNotEvaluated, NotEvaluated
+from .planning import HOSTS_FILE
+from .probe import Connection, FileContent, Resolution
 from .profile import IPNetwork, Profile
-from .session import HOSTS_FILE, BackupnetSession, session_of
-from .verdict import HostNotEvaluated, NotEvaluated, Verdict
+from .verdict import Verdict
 
 
 @pytest.fixture(scope="session")
-def backupnet_session(request: pytest.FixtureRequest) -> BackupnetSession:
-    """The run: profile, targets and the fleet of observations."""
-    return session_of(request.config)
+def backupnet_audit(request: pytest.FixtureRequest) -> Audit:
+    """The run: profile, targets, limits and waivers."""
+    return request.config.stash[AUDIT_KEY]
 
 
 @pytest.fixture(scope="session")
-def backupnet_profile(backupnet_session: BackupnetSession) -> Profile:
-    return backupnet_session.profile
+def backupnet_profile(backupnet_audit: Audit) -> Profile:
+    return backupnet_audit.profile
 
 
 @pytest.fixture
-def observation(
-    case: Case, backupnet_session: BackupnetSession, request: pytest.FixtureRequest
-) -> HostObservation:
-    """What the batched probe saw on this case's host; an error if the host could not be observed."""
-    observed = backupnet_session.fleet.observe(case.host)
+def verdict(request: pytest.FixtureRequest) -> Verdict:
+    return Verdict(request.node.stash[RECORD_KEY])
+
+
+@pytest.fixture
+def observation(case: Case, request: pytest.FixtureRequest) -> HostObservation:
+    """What the batched probe saw on this case's host; not evaluated if the host could not be observed."""
+    observed = request.config.stash[OBSERVING_KEY].fleet.observe(case.host)
     if observed.error is not None:
-        primary = request.node.originalname == "test_host_reachable"
-        raise HostNotEvaluated(observed.error, primary, observed.wall_s)
+        preflight = request.node.stash[RECORD_KEY].control.id == PREFLIGHT
+        raise HostNotEvaluated(observed.error, preflight, observed.wall_s)
     return observed
 
 
-@pytest.fixture
-def verdict(
-    case: Case, record_property: Callable[[str, Any], None], request: pytest.FixtureRequest
-) -> Verdict:
-    marker = request.node.get_closest_marker("backupnet")
-    requirement = marker.kwargs["requirement"] if marker else "unknown"
-    return Verdict(record_property, case, requirement)
+@observes(Need.RESOLVE)
+def resolution(case: Case, observation: HostObservation) -> Resolution | None:
+    """The host resolver's answer for the case's endpoint; None when none came in time."""
+    assert observation.report is not None and case.endpoint
+    return observation.report.resolutions.get(case.endpoint)
 
 
-@pytest.fixture
+@observes(Need.RESOLVE, Need.CONNECT)
+def connections(case: Case, observation: HostObservation) -> list[Connection]:
+    """The host's TCP connects to each resolved address of the case's endpoint and port."""
+    assert observation.report is not None and case.endpoint and case.port is not None
+    return observation.report.connections_to(case.endpoint, case.port)
+
+
+@observes(Need.HOSTS_FILE)
+def hosts_file_names(observation: HostObservation) -> set[str]:
+    """The names /etc/hosts answers for (none when it cannot be read: then DNS answered)."""
+    found = observation.report.reads.get(HOSTS_FILE) if observation.report else None
+    return names_in_hosts_file(found.text) if found and not found.error else set()
+
+
+@observes(Need.HOSTS_FILE)
+def hosts_file(observation: HostObservation) -> str:
+    """The text of the host's /etc/hosts."""
+    found = observation.report.reads.get(HOSTS_FILE) if observation.report else None
+    if found is None or found.error:
+        raise NotEvaluated("unreadable", f"cannot read {HOSTS_FILE}: {found.error if found else 'not read'}")
+    return found.text
+
+
+@observes(Need.LISTEN)
 def listening_sockets(observation: HostObservation) -> list[Listener]:
-    """The host's listening TCP sockets; an error if /proc/net/tcp could not be read."""
+    """The host's listening TCP sockets; not evaluated if /proc/net/tcp could not be read."""
     report = observation.report
     listeners, errors = report.listeners() if report else ([], ["no probe result"])
     if errors:
@@ -60,9 +93,9 @@ def listening_sockets(observation: HostObservation) -> list[Listener]:
     return listeners
 
 
-@pytest.fixture
+@observes(Need.CONFIG)
 def agent_config(observation: HostObservation, backupnet_profile: Profile) -> list[FileContent]:
-    """The agent's configuration files on the host; an error if none is found or readable."""
+    """The agent's configuration files on the host; not evaluated if none is found or readable."""
     patterns = backupnet_profile.agent.config_files
     report = observation.report
     files = [f for f in report.files if f.pattern in patterns] if report else []
@@ -78,21 +111,10 @@ def agent_config(observation: HostObservation, backupnet_profile: Profile) -> li
     return files
 
 
-@pytest.fixture
-def hosts_file(observation: HostObservation) -> str:
-    """The text of the host's /etc/hosts."""
-    report = observation.report
-    found = report.reads.get(HOSTS_FILE) if report else None
-    if found is None or found.error:
-        raise NotEvaluated("unreadable", f"cannot read {HOSTS_FILE}")
-    return found.text
-
-
-@pytest.fixture
-def nft_ruleset(observation: HostObservation) -> dict[str, Any]:
-    """The host's nftables ruleset; an error when it cannot be read or is not all there is."""
-    report = observation.report
-    found = report.commands if report else {}
+@observes(Need.FIREWALL)
+def firewall_ruleset(observation: HostObservation) -> dict[str, Any]:
+    """The host's nftables ruleset; not evaluated when it cannot be read or is not all there is."""
+    found = observation.report.commands if observation.report else {}
     nft = found.get("nft")
     if nft is None or nft.error:
         reason = nft.error if nft else "not read"
@@ -108,7 +130,9 @@ def nft_ruleset(observation: HostObservation) -> dict[str, Any]:
     return ruleset
 
 
-def _segments(ruleset: dict[str, Any], flow_of: Callable[[IPNetwork], Flow], subnets: Any) -> list[Segment]:
+def _segments(
+    ruleset: dict[str, Any], flow_of: Callable[[IPNetwork], Flow], subnets: Sequence[IPNetwork]
+) -> list[Segment]:
     try:
         return [s for net in subnets for s in evaluate(ruleset, flow_of(net), net)]
     except Unevaluable as exc:
@@ -117,22 +141,38 @@ def _segments(ruleset: dict[str, Any], flow_of: Callable[[IPNetwork], Flow], sub
 
 @pytest.fixture
 def egress_segments(
-    case: Case, nft_ruleset: dict[str, Any], backupnet_profile: Profile
+    case: Case, firewall_ruleset: dict[str, Any], backupnet_profile: Profile
 ) -> dict[str, list[Segment]]:
     """Verdicts of the host firewall for new TCP connections out to the egress subnets."""
     assert case.port is not None
     port = case.port
     egress = backupnet_profile.egress
     return {
-        kind: _segments(nft_ruleset, lambda net: Flow("output", port, net.version), subnets)
+        kind: _segments(firewall_ruleset, lambda net: Flow("output", port, net.version), subnets)
         for kind, subnets in (("recommended", egress.recommended), ("minimum", egress.minimum))
     }
 
 
 @pytest.fixture
-def inbound_segments(case: Case, nft_ruleset: dict[str, Any], backupnet_profile: Profile) -> list[Segment]:
+def inbound_segments(
+    case: Case, firewall_ruleset: dict[str, Any], backupnet_profile: Profile
+) -> list[Segment]:
     """Verdicts of the host firewall for new TCP connections in from the private network."""
     assert case.port is not None
     port = case.port
     subnets = backupnet_profile.agent.inbound_from
-    return _segments(nft_ruleset, lambda net: Flow("input", port, net.version), subnets)
+    return _segments(firewall_ruleset, lambda net: Flow("input", port, net.version), subnets)
+
+
+@observes(Need.INBOUND)
+def inbound_connect(observation: HostObservation) -> InboundResult:
+    """The runner's own TCP connect to the host's management port, in Central Control's place."""
+    assert observation.inbound is not None
+    return observation.inbound
+
+
+@observes(Need.RUNNER_DNS)
+def runner_answer(case: Case, backupnet_audit: Audit) -> tuple[str, list[str]]:
+    """The named DNS server's answer for the case's endpoint, asked from the runner."""
+    assert case.endpoint and case.dns_server
+    return query_addresses(case.endpoint, case.dns_server, backupnet_audit.timeouts.probe)

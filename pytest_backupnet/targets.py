@@ -34,6 +34,10 @@ class HostUnavailable(Exception):
         self.reason = reason
 
 
+class TargetError(ValueError):
+    """The hosts cannot be selected as given (a missing file, an inventory that does not parse)."""
+
+
 @dataclass(frozen=True)
 class TargetOptions:
     """testinfra's own selection options, plus the project's deadlines."""
@@ -63,6 +67,23 @@ class Target:
 
 def build_targets(options: TargetOptions) -> list[Target]:
     """The hosts that `--hosts` (or an Ansible inventory) names; nothing is contacted."""
+    for option, path in (
+        ("--ssh-config", options.ssh_config),
+        ("--ssh-identity-file", options.ssh_identity_file),
+        ("--ansible-inventory", options.ansible_inventory),
+    ):
+        if path and not os.path.isfile(os.path.expanduser(path)):
+            raise TargetError(f"{option} {path}: no such file")
+    try:
+        return _targets(options)
+    except Exception as exc:  # testinfra and Ansible raise their own errors for a bad selection
+        option = "--ansible-inventory" if options.ansible_inventory else "--hosts"
+        raise TargetError(
+            f"{option}: cannot select hosts: {_first_line(str(exc)) or type(exc).__name__}"
+        ) from None
+
+
+def _targets(options: TargetOptions) -> list[Target]:
     kwargs: dict[str, Any] = {
         "ssh_config": options.ssh_config,
         "ssh_identity_file": options.ssh_identity_file,
