@@ -64,8 +64,15 @@ def test_matrix_shows_the_predicted_verdicts(report_dom: str) -> None:
 
 
 def test_rows_carry_requirement_host_observed_and_evidence(report_dom: str) -> None:
-    assert re.search(r"<th[^>]*>Requirement</th>\s*<th[^>]*>Host</th>\s*<th[^>]*>Observed</th>", report_dom)
-    row = re.search(r"<td>BN-R2,BN-R3</td>\s*<td>fw</td>\s*<td>timeout</td>.*?</tbody>", report_dom, re.S)
+    assert re.search(
+        r"<th[^>]*>Control</th>\s*<th[^>]*>Requirement</th>\s*<th[^>]*>Host</th>\s*<th[^>]*>Observed</th>",
+        report_dom,
+    )
+    row = re.search(
+        r"<td>BN-R2.outbound-tcp</td>\s*<td>BN-R2,BN-R3</td>\s*<td>fw</td>\s*<td>timeout</td>.*?</tbody>",
+        report_dom,
+        re.S,
+    )
     assert row, "the firewalled host's dropped port is not a row with its observation"
     assert "198.19.2.13:8087 timeout" in row.group(0)
 
