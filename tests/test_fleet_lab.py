@@ -10,15 +10,20 @@ from tests.lab.network import Lab
 from tests.lab.suite_run import SuiteRun, run_suite
 
 
+def ssh_masters() -> set[str]:
+    """The shared SSH connections that audit runs keep open (pid and command line)."""
+    processes = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
+    return {line for line in processes.splitlines() if "[mux]" in line and "/bn-" in line}
+
+
 def test_one_ssh_connection_per_host(lab: Lab, tmp_path: Path) -> None:
     before = lab.ssh_logins("good")
+    masters_before = ssh_masters()
     run = run_suite(tmp_path, [*lab.pytest_args(["good"]), "--backupnet-timeout", "1"])
     assert run.rc == 0, run.stdout[-2000:]
     assert len([r for r in run.records if r["host"] == "good"]) == 31
     assert lab.ssh_logins("good") - before == 1, "one SSH connection per host"
-    processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
-    masters = [line for line in processes.splitlines() if "[mux]" in line and "/bn-" in line]
-    assert masters == [], "the run must close the SSH connections it opened"
+    assert ssh_masters() - masters_before == set(), "the run must close the SSH connections it opened"
 
 
 def run_beside_a_good_host(
@@ -53,6 +58,25 @@ def test_silent_ssh_port_costs_the_connect_timeout_once(lab: Lab, tmp_path: Path
 def test_host_deadline_stops_a_hanging_host(lab: Lab, tmp_path: Path) -> None:
     _, primary = run_beside_a_good_host(lab, tmp_path, "hang", "--backupnet-host-deadline", "3")
     assert (primary["outcome"], primary["observed"]) == ("error", "host-deadline")
+
+
+def test_an_endless_answer_is_cut_off_and_the_host_not_evaluated(lab: Lab, tmp_path: Path) -> None:
+    _, primary = run_beside_a_good_host(lab, tmp_path, "endless")
+    assert (primary["outcome"], primary["observed"]) == ("error", "answer-too-large")
+    assert "exceeded 64 MiB" in primary["message"]
+
+
+def test_an_endless_answer_over_paramiko_is_cut_off_too(lab: Lab, tmp_path: Path) -> None:
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host endless\n  HostName {lab.hosts['endless'].address}\n  User root\n")
+    run = run_suite(
+        tmp_path,
+        ["--profile", str(lab.profile_path), "--hosts", "paramiko://endless", "-W", "ignore::UserWarning",
+         "--ssh-config", str(config), "--ssh-identity-file", str(lab.identity), "--backupnet-timeout", "1"],
+        timeout=60,
+    )  # fmt: skip
+    primary = run.record("test_host_reachable", "endless")
+    assert (primary["outcome"], primary["observed"]) == ("error", "answer-too-large"), run.stdout[-2000:]
 
 
 def test_ansible_inventory_selects_the_fleet(lab: Lab, lab_run: SuiteRun, tmp_path: Path) -> None:

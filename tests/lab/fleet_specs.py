@@ -46,5 +46,6 @@ TROUBLE_HOSTS = [
     HostSpec("noauth", authorized=False),
     HostSpec("blackhole", nft=nft_rules(input_=["tcp dport 22 drop"])),
     HostSpec("hang", force_command="sleep 600"),
+    HostSpec("endless", force_command="yes"),  # an answer that never ends
     HostSpec("port2600", agent=("0.0.0.0:2600",)),
 ]
