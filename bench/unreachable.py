@@ -10,7 +10,9 @@ Run by hand from the repository (no root needed; every host is a closed port on 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
+import os
 import pstats
 import subprocess
 import sys
@@ -51,9 +53,10 @@ def traceback_seconds(folder: Path, count: int) -> tuple[float, float]:
     import pytest
 
     profiler = cProfile.Profile()
-    profiler.enable()
-    pytest.main(pytest_args(folder, count))
-    profiler.disable()
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        profiler.enable()
+        pytest.main(pytest_args(folder, count))
+        profiler.disable()
     stats = pstats.Stats(profiler)
     total = max(v[3] for v in stats.stats.values())  # type: ignore[attr-defined]
     formatting = sum(

@@ -1,55 +1,59 @@
-"""Fixtures of the compliance suite."""
+"""Fixtures of the compliance suite. Each observation fixture declares what it reads from the host,
+so what a check reads follows from the fixtures it uses, whatever the selection."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
+from .audit import AUDIT_KEY, Audit
 from .cases import Case
+from .check_record import RECORD_KEY
+from .configscan import hosts_file_names as names_in_hosts_file
+from .controls import PREFLIGHT
+from .dnsquery import RunnerResolution, query_addresses
 from .firewall.nft import Flow, Segment, Unevaluable, evaluate
-from .fleet import HostObservation
+from .fleet import HostObservation, InboundResult
 from .listeners import Listener
-from .probe import FileContent
+from .needs import Need, observes
+from .observing import OBSERVING_KEY
+from .outcome import HostNotEvaluated, NotEvaluated
+from .planning import HOSTS_FILE
+from .probe import Connection, FileContent, Resolution
 from .profile import IPNetwork, Profile
-from .session import HOSTS_FILE, BackupnetSession, session_of
-from .verdict import HostNotEvaluated, NotEvaluated, Verdict
+from .verdict import Verdict
 
 
 @pytest.fixture(scope="session")
-def backupnet_session(request: pytest.FixtureRequest) -> BackupnetSession:
-    """The run: profile, targets and the fleet of observations."""
-    return session_of(request.config)
+def backupnet_audit(request: pytest.FixtureRequest) -> Audit:
+    """The run: profile, targets, limits and waivers."""
+    return request.config.stash[AUDIT_KEY]
 
 
 @pytest.fixture(scope="session")
-def backupnet_profile(backupnet_session: BackupnetSession) -> Profile:
-    return backupnet_session.profile
+def backupnet_profile(backupnet_audit: Audit) -> Profile:
+    return backupnet_audit.profile
 
 
 @pytest.fixture
-def observation(
-    case: Case, backupnet_session: BackupnetSession, request: pytest.FixtureRequest
-) -> HostObservation:
-    """What the batched probe saw on this case's host; an error if the host could not be observed."""
-    observed = backupnet_session.fleet.observe(case.host)
+def verdict(request: pytest.FixtureRequest) -> Verdict:
+    return Verdict(request.node.stash[RECORD_KEY])
+
+
+@pytest.fixture
+def observation(case: Case, request: pytest.FixtureRequest) -> HostObservation:
+    """What the batched probe saw on this case's host; not evaluated if the host could not be observed."""
+    observed = request.config.stash[OBSERVING_KEY].fleet.observe(case.host)
+    preflight = request.node.stash[RECORD_KEY].control.id == PREFLIGHT
     if observed.error is not None:
-        primary = request.node.originalname == "test_host_reachable"
-        raise HostNotEvaluated(observed.error, primary, observed.wall_s)
-    return observed
-
-
-# What each limit of the probe leaves unobserved, in the words of a check's error.
-_LIMITED = {"resolve": "resolve names", "connect": "open TCP connections"}
-
-
-@pytest.fixture
-def probe_limits(case: Case, observation: HostObservation) -> None:
-    """The pre-flight's one error for a host where the probe could not observe everything."""
-    report = observation.report
-    if report is not None and report.limits:
+        raise HostNotEvaluated(observed.error, preflight, observed.wall_s)
+    report = observed.report
+    if preflight and report is not None and report.limits:
+        # The one error for a host where the probe could not observe everything (no python3, bash
+        # or nc to connect with, ...); the checks that need what is missing point here.
         raise NotEvaluated(
             "probe-limited",
             f"host {case.host}: the probe ran ({report.implementation}) but could not "
@@ -58,50 +62,64 @@ def probe_limits(case: Case, observation: HostObservation) -> None:
             + "; ".join(report.limits[k] for k in sorted(report.limits))
             + ". The checks that need it are not evaluated; every other check of the host was.",
         )
+    return observed
 
 
-@pytest.fixture
-def host_resolves(case: Case, observation: HostObservation) -> None:
-    """An error, not a verdict, where the probe could not resolve names on the host."""
+# What each limit of the probe leaves unobserved, in the words of a check's error.
+_LIMITED = {"resolve": "resolve names", "connect": "open TCP connections"}
+
+
+def _require(case: Case, observation: HostObservation, need: str) -> None:
+    """Not evaluated, never a verdict, where the probe could not make this observation on the host."""
+    if observation.report is not None and need in observation.report.limits:
+        raise NotEvaluated(
+            "not-evaluated",
+            f"not evaluated: the probe cannot {_LIMITED[need]} on host {case.host} "
+            f"(reported once by test_host_reachable[{case.host}])",
+        )
+
+
+@observes(Need.RESOLVE)
+def resolution(case: Case, observation: HostObservation) -> Resolution | None:
+    """The host resolver's answer for the case's endpoint; None when none came in time."""
+    assert observation.report is not None and case.endpoint
     _require(case, observation, "resolve")
+    return observation.report.resolutions.get(case.endpoint)
 
 
-@pytest.fixture
-def host_connects(case: Case, observation: HostObservation) -> None:
-    """An error, not a verdict, where the probe could not resolve names or connect on the host.
+@observes(Need.RESOLVE, Need.CONNECT)
+def connections(case: Case, observation: HostObservation) -> list[Connection]:
+    """The host's TCP connects to each resolved address of the case's endpoint and port.
 
     A name the host could not resolve still fails its TCP check (unresolved): that needs no connect.
     """
+    assert observation.report is not None and case.endpoint and case.port is not None
     _require(case, observation, "resolve")
-    report = observation.report
-    resolution = report.resolutions.get(case.endpoint) if report and case.endpoint else None
-    if resolution is None or resolution.status == "ok":
+    resolved = observation.report.resolutions.get(case.endpoint)
+    if resolved is None or resolved.status == "ok":
         _require(case, observation, "connect")
+    return observation.report.connections_to(case.endpoint, case.port)
 
 
-def _require(case: Case, observation: HostObservation, *needs: str) -> None:
-    limits = observation.report.limits if observation.report else {}
-    for need in needs:
-        if need in limits:
-            raise NotEvaluated(
-                "not-evaluated",
-                f"not evaluated: the probe cannot {_LIMITED[need]} on host {case.host} "
-                f"(reported once by test_host_reachable[{case.host}])",
-            )
+@observes(Need.HOSTS_FILE)
+def hosts_file_names(observation: HostObservation) -> set[str]:
+    """The names /etc/hosts answers for (none when it cannot be read: then DNS answered)."""
+    found = observation.report.reads.get(HOSTS_FILE) if observation.report else None
+    return names_in_hosts_file(found.text) if found and not found.error else set()
 
 
-@pytest.fixture
-def verdict(
-    case: Case, record_property: Callable[[str, Any], None], request: pytest.FixtureRequest
-) -> Verdict:
-    marker = request.node.get_closest_marker("backupnet")
-    requirement = marker.kwargs["requirement"] if marker else "unknown"
-    return Verdict(record_property, case, requirement)
+@observes(Need.HOSTS_FILE)
+def hosts_file(observation: HostObservation) -> str:
+    """The text of the host's /etc/hosts."""
+    found = observation.report.reads.get(HOSTS_FILE) if observation.report else None
+    if found is None or found.error:
+        raise NotEvaluated("unreadable", f"cannot read {HOSTS_FILE}: {found.error if found else 'not read'}")
+    return found.text
 
 
-@pytest.fixture
+@observes(Need.LISTEN)
 def listening_sockets(observation: HostObservation) -> list[Listener]:
-    """The host's listening TCP sockets; an error if /proc/net/tcp could not be read."""
+    """The host's listening TCP sockets; not evaluated if /proc/net/tcp could not be read."""
     report = observation.report
     listeners, errors = report.listeners() if report else ([], ["no probe result"])
     if errors:
@@ -109,9 +127,9 @@ def listening_sockets(observation: HostObservation) -> list[Listener]:
     return listeners
 
 
-@pytest.fixture
+@observes(Need.CONFIG)
 def agent_config(observation: HostObservation, backupnet_profile: Profile) -> list[FileContent]:
-    """The agent's configuration files on the host; an error if none is found or readable."""
+    """The agent's configuration files on the host; not evaluated if none is found or readable."""
     patterns = backupnet_profile.agent.config_files
     report = observation.report
     files = [f for f in report.files if f.pattern in patterns] if report else []
@@ -127,21 +145,10 @@ def agent_config(observation: HostObservation, backupnet_profile: Profile) -> li
     return files
 
 
-@pytest.fixture
-def hosts_file(observation: HostObservation) -> str:
-    """The text of the host's /etc/hosts."""
-    report = observation.report
-    found = report.reads.get(HOSTS_FILE) if report else None
-    if found is None or found.error:
-        raise NotEvaluated("unreadable", f"cannot read {HOSTS_FILE}")
-    return found.text
-
-
-@pytest.fixture
-def nft_ruleset(observation: HostObservation) -> dict[str, Any]:
-    """The host's nftables ruleset; an error when it cannot be read or is not all there is."""
-    report = observation.report
-    found = report.commands if report else {}
+@observes(Need.FIREWALL)
+def firewall_ruleset(observation: HostObservation) -> dict[str, Any]:
+    """The host's nftables ruleset; not evaluated when it cannot be read or is not all there is."""
+    found = observation.report.commands if observation.report else {}
     nft = found.get("nft")
     if nft is None or nft.error:
         reason = nft.error if nft else "not read"
@@ -157,7 +164,9 @@ def nft_ruleset(observation: HostObservation) -> dict[str, Any]:
     return ruleset
 
 
-def _segments(ruleset: dict[str, Any], flow_of: Callable[[IPNetwork], Flow], subnets: Any) -> list[Segment]:
+def _segments(
+    ruleset: dict[str, Any], flow_of: Callable[[IPNetwork], Flow], subnets: Sequence[IPNetwork]
+) -> list[Segment]:
     try:
         return [s for net in subnets for s in evaluate(ruleset, flow_of(net), net)]
     except Unevaluable as exc:
@@ -166,22 +175,38 @@ def _segments(ruleset: dict[str, Any], flow_of: Callable[[IPNetwork], Flow], sub
 
 @pytest.fixture
 def egress_segments(
-    case: Case, nft_ruleset: dict[str, Any], backupnet_profile: Profile
+    case: Case, firewall_ruleset: dict[str, Any], backupnet_profile: Profile
 ) -> dict[str, list[Segment]]:
     """Verdicts of the host firewall for new TCP connections out to the egress subnets."""
     assert case.port is not None
     port = case.port
     egress = backupnet_profile.egress
     return {
-        kind: _segments(nft_ruleset, lambda net: Flow("output", port, net.version), subnets)
+        kind: _segments(firewall_ruleset, lambda net: Flow("output", port, net.version), subnets)
         for kind, subnets in (("recommended", egress.recommended), ("minimum", egress.minimum))
     }
 
 
 @pytest.fixture
-def inbound_segments(case: Case, nft_ruleset: dict[str, Any], backupnet_profile: Profile) -> list[Segment]:
+def inbound_segments(
+    case: Case, firewall_ruleset: dict[str, Any], backupnet_profile: Profile
+) -> list[Segment]:
     """Verdicts of the host firewall for new TCP connections in from the private network."""
     assert case.port is not None
     port = case.port
     subnets = backupnet_profile.agent.inbound_from
-    return _segments(nft_ruleset, lambda net: Flow("input", port, net.version), subnets)
+    return _segments(firewall_ruleset, lambda net: Flow("input", port, net.version), subnets)
+
+
+@observes(Need.INBOUND)
+def inbound_connect(observation: HostObservation) -> InboundResult:
+    """The runner's own TCP connect to the host's management port, in Central Control's place."""
+    assert observation.inbound is not None
+    return observation.inbound
+
+
+@observes(Need.RUNNER_DNS)
+def runner_answer(case: Case, backupnet_audit: Audit) -> RunnerResolution:
+    """The named DNS server's answers (A and AAAA) for the case's endpoint, asked from the runner."""
+    assert case.endpoint and case.dns_server
+    return query_addresses(case.endpoint, case.dns_server, backupnet_audit.timeouts.probe)

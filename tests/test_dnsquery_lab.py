@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_backupnet.dnsquery import query_addresses
-from tests.conftest import run_suite
 from tests.lab.network import DNS_PARTIAL, DNS_PRIMARY, DNS_REFUSES_AAAA, DOMAIN, Lab
+from tests.lab.suite_run import run_suite
 
 AMP01 = f"amp01.{DOMAIN}"
 AMP06 = f"amp06.{DOMAIN}"

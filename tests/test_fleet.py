@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import testinfra.backend
 
 from pytest_backupnet.fleet import Fleet
 from pytest_backupnet.probe import ProbeRequest
 from pytest_backupnet.probe.records import PROC_NET_TCP
-from pytest_backupnet.targets import Target
+from pytest_backupnet.targets import HostUnavailable, Target, run_bounded
 from pytest_backupnet.timeouts import Timeouts
 
 TIMEOUTS = Timeouts(probe=1, ssh_connect=5, host_deadline=30)
@@ -50,3 +51,18 @@ def test_each_host_is_observed_once() -> None:
     assert fleet.observe("node000") is first
     assert fleet.observe("node002").target.name == "node002"
     fleet.close()
+
+
+def test_an_endless_answer_is_refused_at_the_cap() -> None:
+    """A host may answer without end; the runner keeps at most MAX_ANSWER_BYTES of it."""
+    [target] = local_targets(1)
+    with pytest.raises(HostUnavailable) as raised:
+        run_bounded(target, "yes", 30)
+    assert raised.value.observed == "answer-too-large"
+
+
+def test_a_silent_command_is_stopped_at_the_deadline() -> None:
+    [target] = local_targets(1)
+    with pytest.raises(HostUnavailable) as raised:
+        run_bounded(target, "sleep 30", 0.5)
+    assert raised.value.observed == "host-deadline"

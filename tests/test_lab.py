@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AUDITED, SuiteRun, run_suite
+from tests.lab.fleet_specs import AUDITED
 from tests.lab.network import Lab
+from tests.lab.suite_run import SuiteRun, run_suite
 
 
 @pytest.mark.parametrize("host", ["good", "dualstack", "nopython"])
@@ -130,7 +131,7 @@ def test_dead_host_is_one_clear_error_and_others_run(lab_run: SuiteRun) -> None:
     assert {r["outcome"] for r in dead} == {"error"}
     primary = lab_run.record("test_host_reachable", "dead")
     assert primary["observed"] == "unreachable" and "Connection refused" in primary["message"]
-    assert all("reported once by test_host_reachable[dead]" in r["message"] for r in dead if r is not primary)
+    assert all("reported once by its pre-flight check" in r["message"] for r in dead if r is not primary)
     assert lab_run.rc == 6, "errors (a host not evaluated) have their own exit status"
     assert "not evaluated: host dead unreachable: ssh: connect to host" in lab_run.stdout
     assert "its 30 other checks are errors pointing here" in lab_run.stdout
@@ -160,7 +161,7 @@ def test_every_record_carries_the_contract_properties(lab_run: SuiteRun) -> None
 
 def test_ids_name_the_host_not_the_transport(lab_run: SuiteRun) -> None:
     nodeids = [r["nodeid"] for r in lab_run.records]
-    assert "test_outbound.py::test_outbound_tcp[good-amp03.lab.backupnet.test:8087]" in nodeids
+    assert "test_bn_r2_r3_outbound_tcp.py::test_outbound_tcp[good-amp03.lab.backupnet.test:8087]" in nodeids
     assert not any("ssh://" in n for n in nodeids)
 
 

@@ -26,8 +26,8 @@ import pytest
 from pytest_backupnet.probe import ProbeReport, ProbeRequest, parse_probe_output
 from pytest_backupnet.probe.records import PROC_NET_TCP
 from pytest_backupnet.timeouts import Timeouts
-from tests.conftest import need
 from tests.lab.network import LISTENER, lab_available, nft_rules, run
+from tests.lab.require import need
 
 ON_HOST_PY = Path(str(resources.files("pytest_backupnet.probe").joinpath("on_host.py")))
 ON_HOST_SH = resources.files("pytest_backupnet.probe").joinpath("on_host.sh").read_text(encoding="utf-8")

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import USERLAND_HOST_NAMES, SuiteRun, need, run_suite
+from tests.lab.fleet_specs import USERLAND_HOST_NAMES
 from tests.lab.network import DOMAIN, Lab
+from tests.lab.require import need
+from tests.lab.suite_run import SuiteRun, run_suite
 
 USERLAND_IDS = list(USERLAND_HOST_NAMES)
 # The host's neighbour discovery gives up about 1.75 s after a SYN (tests/lab/network.py); a SYN

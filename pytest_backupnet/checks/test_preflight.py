@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
-
-from pytest_backupnet.cases import Case
+from pytest_backupnet.controls import PREFLIGHT, control
 from pytest_backupnet.fleet import HostObservation
 from pytest_backupnet.verdict import Verdict
 
 
-@pytest.mark.usefixtures("probe_limits")
-@pytest.mark.backupnet(requirement="preflight", cases="host", title="The suite reaches the host")
-def test_host_reachable(case: Case, observation: HostObservation, verdict: Verdict) -> None:
+@control(
+    PREFLIGHT,
+    requirements=["preflight"],
+    cases="host",
+    title="The suite reaches the host",
+    rationale="Every other check of a host reads what its one probe observed; a host that cannot be "
+    "reached is reported here once, with the reason, and its other checks are not evaluated.",
+)
+def test_host_reachable(observation: HostObservation, verdict: Verdict) -> None:
     report = observation.report
     assert report is not None
     verdict.observe(

@@ -8,7 +8,6 @@ import pytest
 from xdist.scheduler import LoadScopeScheduling
 
 from .cases import host_of_nodeid
-from .session import BackupnetSession
 
 
 class HostBucketScheduling(LoadScopeScheduling):  # type: ignore[misc]
@@ -39,9 +38,9 @@ class HostBucketScheduling(LoadScopeScheduling):  # type: ignore[misc]
 class BackupnetXdist:
     """Hooks for pytest-xdist, registered only when it is installed."""
 
-    def __init__(self, session: BackupnetSession) -> None:
-        self.session = session
+    def __init__(self, host_names: list[str]) -> None:
+        self.host_names = host_names
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> HostBucketScheduling:
-        return HostBucketScheduling(config, log, self.session.host_names)
+        return HostBucketScheduling(config, log, self.host_names)

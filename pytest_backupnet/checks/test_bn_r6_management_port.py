@@ -1,11 +1,14 @@
-"""BN-R6 / BN-R7: the agent listens on its management port where Central Control can reach it."""
+"""BN-R6 (with BN-R8): the agent accepts its management connections on the private network."""
 
 from __future__ import annotations
 
 import pytest
 
 from pytest_backupnet.cases import Case
-from pytest_backupnet.fleet import HostObservation
+from pytest_backupnet.controls import control
+from pytest_backupnet.firewall.nft import Segment
+from pytest_backupnet.firewall_findings import fail_refused, refused
+from pytest_backupnet.fleet import InboundResult
 from pytest_backupnet.listeners import Listener, port_state
 from pytest_backupnet.profile import Profile
 from pytest_backupnet.verdict import Verdict
@@ -14,13 +17,14 @@ from pytest_backupnet.verdict import Verdict
 DEFAULT_MANAGEMENT_PORT = 2548
 
 
-@pytest.mark.backupnet(
-    requirement="BN-R6",
-    also=("BN-R8",),
+@control(
+    "BN-R6.agent-listening",
+    requirements=["BN-R6", "BN-R8"],
     direction="inbound",
     cases="management_port",
-    probe=("listen",),
     title="The agent listens on its management port on a non-loopback address",
+    rationale="Central Control and the portal manage the agent over TCP 2548 (or the port a site set "
+    "with AgentPortNumber) from the private network; a loopback-only listener cannot be reached.",
 )
 def test_agent_listening(
     case: Case, listening_sockets: list[Listener], backupnet_profile: Profile, verdict: Verdict
@@ -33,7 +37,7 @@ def test_agent_listening(
             "rules and Central Control must use it"
         )
     state = port_state(listeners, case.port)
-    verdict.observe(state.observed, ", ".join(map(str, state.sockets)) or "no socket", port=case.port)
+    verdict.observe(state.observed, ", ".join(map(str, state.sockets)) or "no socket")
     if state.observed == "loopback-only":
         verdict.fail(
             f"observed loopback-only: the agent listens on {', '.join(map(str, state.sockets))} only; "
@@ -53,41 +57,42 @@ def test_agent_listening(
         verdict.fail(f"observed not-listening: nothing listens on TCP {case.port}{hint}")
 
 
-@pytest.mark.backupnet(
-    requirement="BN-R6",
+@control(
+    "BN-R6.inbound-firewall",
+    requirements=["BN-R6"],
     direction="inbound",
-    network=True,
     cases="management_port",
-    probe=("inbound",),
-    title="The runner, in Central Control's place, connects to the management port",
+    title="The host firewall lets the management port in from the private network",
+    rationale="A listening agent is still unmanageable when the host's own firewall refuses Central "
+    "Control's connections.",
 )
-def test_agent_inbound_from_runner(case: Case, observation: HostObservation, verdict: Verdict) -> None:
-    inbound = observation.inbound
-    assert inbound is not None
+def test_agent_firewall_inbound(
+    case: Case, inbound_segments: list[Segment], backupnet_profile: Profile, verdict: Verdict
+) -> None:
+    assert case.port is not None
+    subnets = ", ".join(map(str, backupnet_profile.agent.inbound_from))
+    refused_segments = refused(inbound_segments)
+    if not refused_segments:
+        verdict.observe("allowed", f"tcp/{case.port} from {subnets}: accepted")
+        return
+    fail_refused(verdict, case.port, refused_segments, f"to the management port {case.port} from {subnets}")
+
+
+@control(
+    "BN-R6.inbound-from-runner",
+    requirements=["BN-R6"],
+    direction="inbound",
+    cases="management_port",
+    title="The runner, in Central Control's place, connects to the management port",
+    rationale="The end-to-end view: the path and every firewall on it let the management connection in.",
+)
+def test_agent_inbound_from_runner(case: Case, inbound_connect: InboundResult, verdict: Verdict) -> None:
+    inbound = inbound_connect
     if inbound.outcome == "not-applicable":
         pytest.skip(f"not applicable: {inbound.detail}; run from another machine with --hosts")
-    verdict.observe(inbound.outcome, f"{inbound.address}:{inbound.port} {inbound.outcome}", port=case.port)
+    verdict.observe(inbound.outcome, f"{inbound.address}:{inbound.port} {inbound.outcome}")
     if inbound.outcome != "open":
         verdict.fail(
             f"observed {inbound.outcome}: the runner cannot open TCP {inbound.address}:{inbound.port} "
             f"({inbound.detail}); the host firewall or the path blocks inbound management traffic"
-        )
-
-
-@pytest.mark.backupnet(
-    requirement="BN-R7",
-    direction="inbound",
-    cases="legacy_port",
-    probe=("listen",),
-    title="No agent listens on a legacy EVault port",
-)
-def test_agent_legacy_port(case: Case, listening_sockets: list[Listener], verdict: Verdict) -> None:
-    assert case.port is not None
-    state = port_state(listening_sockets, case.port)
-    verdict.observe(state.observed, ", ".join(map(str, state.sockets)) or "no socket", port=case.port)
-    if state.observed == "listening":
-        verdict.fail(
-            f"observed listening: something listens on legacy port {case.port} "
-            f"({', '.join(map(str, state.sockets))}): an old EVault agent, or a port the firewall "
-            "and Central Control were not told about"
         )

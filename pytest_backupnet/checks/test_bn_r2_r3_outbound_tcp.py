@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pytest_backupnet.cases import Case
-from pytest_backupnet.fleet import HostObservation
+from pytest_backupnet.controls import control
+from pytest_backupnet.probe import Connection, Resolution
 from pytest_backupnet.verdict import Verdict
 
 CAUSES = {
@@ -19,30 +18,29 @@ CAUSES = {
 SEVERITY = ("timeout", "unreachable", "refused", "error", "open")
 
 
-@pytest.mark.usefixtures("host_connects")
-@pytest.mark.backupnet(
-    requirement="BN-R2",
-    also=("BN-R3",),
+@control(
+    "BN-R2.outbound-tcp",
+    requirements=["BN-R2", "BN-R3"],
     direction="outbound",
-    network=True,
     cases="endpoint_port",
-    probe=("resolve", "connect"),
     title="The host reaches every portal and AMP proxy endpoint on its ports",
+    rationale="Every server must reach the portal and every AMP proxy, whatever its data centre, on "
+    "TCP 8086/8087 (portal, registration) and 8087 (AMP proxies).",
 )
-def test_outbound_tcp(case: Case, observation: HostObservation, verdict: Verdict) -> None:
-    assert observation.report is not None and case.endpoint and case.port
-    resolution = observation.report.resolutions.get(case.endpoint)
+def test_outbound_tcp(
+    case: Case, resolution: Resolution | None, connections: list[Connection], verdict: Verdict
+) -> None:
+    assert case.endpoint and case.port
     if resolution is None or resolution.status != "ok":
         status = resolution.status if resolution else "no answer from the resolver in time"
-        verdict.observe("unresolved", f"{case.endpoint}: {status}", endpoint=case.endpoint, port=case.port)
+        verdict.observe("unresolved", f"{case.endpoint}: {status}")
         verdict.fail(
             f"observed unresolved: the host cannot resolve {case.endpoint} ({status}), "
             "so it cannot connect (see BN-R5)"
         )
-    connections = observation.report.connections_to(case.endpoint, case.port)
     evidence = "; ".join(f"{c.address}:{c.port} {c.outcome} {c.millis}ms" for c in connections)
     worst = min((c.outcome for c in connections), key=SEVERITY.index)
-    verdict.observe(worst, evidence, endpoint=case.endpoint, port=case.port)
+    verdict.observe(worst, evidence)
     if worst != "open":
         bad = [c for c in connections if c.outcome != "open"]
         detail = ", ".join(f"{c.address} {c.outcome} ({c.detail})" for c in bad)

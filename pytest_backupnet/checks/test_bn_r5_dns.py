@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 
-import pytest
-
 from pytest_backupnet.cases import Case
-from pytest_backupnet.configscan import hosts_file_names
-from pytest_backupnet.dnsquery import query_addresses
-from pytest_backupnet.fleet import HostObservation
+from pytest_backupnet.controls import control
+from pytest_backupnet.dnsquery import RunnerResolution
+from pytest_backupnet.probe import Resolution
 from pytest_backupnet.profile import Profile
-from pytest_backupnet.session import HOSTS_FILE
 from pytest_backupnet.verdict import Verdict
 
 DNS_CAUSES = {
@@ -34,61 +31,62 @@ def judge_addresses(verdict: Verdict, profile: Profile, fqdn: str, addresses: li
             f"{', '.join(sorted(documented))} (addresses may change: that is why BN-R1 asks for FQDNs)"
         )
     if outside:
-        verdict.observe("outside-egress", f"{fqdn} -> {', '.join(addresses)} ({via})", endpoint=fqdn)
+        verdict.observe("outside-egress", f"{fqdn} -> {', '.join(addresses)} ({via})")
         verdict.fail(
             f"observed outside-egress: {fqdn} resolves {via} to {', '.join(outside)}, outside the "
             f"allowed egress subnets {', '.join(str(n) for n in allowed)}"
         )
-    verdict.observe("resolved", f"{fqdn} -> {', '.join(addresses)} ({via})", endpoint=fqdn)
+    verdict.observe("resolved", f"{fqdn} -> {', '.join(addresses)} ({via})")
 
 
-@pytest.mark.usefixtures("host_resolves")
-@pytest.mark.backupnet(
-    requirement="BN-R5",
+@control(
+    "BN-R5.host-dns",
+    requirements=["BN-R5"],
     direction="outbound",
-    network=True,
     cases="endpoint",
-    probe=("resolve", "hosts_file"),
     title="The host resolves each endpoint name into the allowed subnets",
+    rationale="The agent connects to what the host's own resolver answers; an answer outside the "
+    "subnets the firewall allows cannot be reached.",
 )
 def test_dns_resolution(
-    case: Case, observation: HostObservation, backupnet_profile: Profile, verdict: Verdict
+    case: Case,
+    resolution: Resolution | None,
+    hosts_file_names: set[str],
+    backupnet_profile: Profile,
+    verdict: Verdict,
 ) -> None:
-    assert observation.report is not None and case.endpoint
-    resolution = observation.report.resolutions.get(case.endpoint)
+    assert case.endpoint
     if resolution is None or resolution.status != "ok":
         status = resolution.status if resolution else "dns-timeout"
         detail = resolution.detail if resolution else "no answer from the resolver in time"
-        verdict.observe("unresolved", f"{case.endpoint}: {status} ({detail})", endpoint=case.endpoint)
+        verdict.observe("unresolved", f"{case.endpoint}: {status} ({detail})")
         verdict.fail(
             f"observed unresolved: the host's resolver gives no address for {case.endpoint} "
             f"({status}: {detail}); likely cause: {DNS_CAUSES.get(status, DNS_CAUSES['dns-error'])}"
         )
-    hosts_file = observation.report.reads.get(HOSTS_FILE)
-    hosts_text = hosts_file.text if hosts_file else ""
-    via = "from /etc/hosts" if case.endpoint in hosts_file_names(hosts_text) else "by the host's DNS"
+    via = "from /etc/hosts" if case.endpoint in hosts_file_names else "by the host's DNS"
     judge_addresses(verdict, backupnet_profile, case.endpoint, list(resolution.addresses), via)
 
 
-@pytest.mark.backupnet(
-    requirement="BN-R5",
+@control(
+    "BN-R5.runner-dns",
+    requirements=["BN-R5"],
     direction="outbound",
-    network=True,
     cases="runner_dns",
     title="The named DNS servers resolve each endpoint name into the allowed subnets",
+    rationale="The private network's resolvers, asked from the runner (--dns-server), must give "
+    "addresses inside the allowed subnets too.",
 )
 def test_dns_from_runner(
-    case: Case, backupnet_profile: Profile, verdict: Verdict, request: pytest.FixtureRequest
+    case: Case, runner_answer: RunnerResolution, backupnet_profile: Profile, verdict: Verdict
 ) -> None:
     assert case.endpoint and case.dns_server
-    timeout = request.config.getoption("backupnet_timeout")
-    resolution = query_addresses(case.endpoint, case.dns_server, timeout)
-    if not resolution.addresses:
-        verdict.observe("unresolved", f"{case.endpoint}: {resolution.describe()}", endpoint=case.endpoint)
+    if not runner_answer.addresses:
+        verdict.observe("unresolved", f"{case.endpoint}: {runner_answer.describe()}")
         verdict.fail(
-            f"observed unresolved: no address for {case.endpoint}: {resolution.describe()}; likely cause: "
-            f"{DNS_CAUSES.get(resolution.status, DNS_CAUSES['dns-error'])}"
+            f"observed unresolved: no address for {case.endpoint}: {runner_answer.describe()}; likely "
+            f"cause: {DNS_CAUSES.get(runner_answer.status, DNS_CAUSES['dns-error'])}"
         )
     # A record type the server refused or failed is a note, not a failure: the other one resolved.
-    via = "; ".join([f"by {case.dns_server}", *resolution.notes()])
-    judge_addresses(verdict, backupnet_profile, case.endpoint, resolution.addresses, via)
+    via = "; ".join([f"by {case.dns_server}", *runner_answer.notes()])
+    judge_addresses(verdict, backupnet_profile, case.endpoint, runner_answer.addresses, via)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pytest_backupnet.configscan import mentioned_fqdns, scan_config_text, scan_hosts_file
+from pytest_backupnet.controls import control
 from pytest_backupnet.probe import FileContent
 from pytest_backupnet.profile import Profile
 from pytest_backupnet.verdict import Verdict
 
 
-@pytest.mark.backupnet(
-    requirement="BN-R1",
+@control(
+    "BN-R1.config-fqdn-only",
+    requirements=["BN-R1"],
     direction="outbound",
     cases="host",
-    probe=("config",),
     title="The agent configuration names servers by FQDN, never by IP address",
+    rationale="The services' addresses change; an agent registered by IP address loses its portal "
+    "and Directors when they move.",
 )
 def test_agent_config_no_ip_literal(
     agent_config: list[FileContent], backupnet_profile: Profile, verdict: Verdict
@@ -35,12 +36,13 @@ def test_agent_config_no_ip_literal(
     verdict.observe("fqdn-only", f"{len(files)} file(s); servers: {', '.join(registered) or 'none named'}")
 
 
-@pytest.mark.backupnet(
-    requirement="BN-R1",
+@control(
+    "BN-R1.hosts-file-no-pin",
+    requirements=["BN-R1"],
     direction="outbound",
     cases="host",
-    probe=("hosts_file",),
     title="/etc/hosts does not pin an endpoint name to an address",
+    rationale="A pinned name defeats registration by FQDN just as an IP address in the configuration does.",
 )
 def test_hosts_file_no_pin(hosts_file: str, backupnet_profile: Profile, verdict: Verdict) -> None:
     pins = scan_hosts_file(hosts_file, backupnet_profile.fqdns)
