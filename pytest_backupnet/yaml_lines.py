@@ -45,6 +45,7 @@ _FORBIDDEN = re.compile(
 )
 _CHARACTER_NAMES = {"\x00": "NUL", "\x1b": "ESC", "\x07": "BEL", "\x08": "backspace", "\x7f": "DEL"}
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
 _NUMBER_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "timestamp", "bool", "null"))
 # A quoted fragment in a PyYAML message: one character (a tab) or a token name ('<block end>') is
 # kept; anything longer is file content and is not echoed.
@@ -108,9 +109,10 @@ def read_yaml_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "bad file name"
         raise YamlSyntaxError(1, f"cannot read: {reason}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise YamlSyntaxError(1, "not a regular file")
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise YamlSyntaxError(1, "not a regular file")
         try:
             data = handle.read(max_bytes + 1)
         except OSError as exc:
@@ -276,6 +278,8 @@ def _convert(loader: SafeConstructor, node: yaml.Node, path: FieldPath, lines: d
     lines.setdefault(path, line)
     if len(path) > MAX_DEPTH:  # aliases can stack nestings that are each within the limit
         raise YamlSyntaxError(line, f"nested more than {MAX_DEPTH} levels deep", path)
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
+        raise YamlSyntaxError(line, "a tagged collection (!tag [...]) is not supported", path)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         result: dict[Any, Any] = {}
