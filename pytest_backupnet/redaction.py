@@ -26,7 +26,7 @@ _BARE_SPEC = re.compile(r"(?<![^\s,=])([^\s,:/@=\"'<>]+):(?!//)([^\s,]*)@(?=[^\s
 _PORT_ONLY = re.compile(r"[^:]*:\d*")
 # Query parameters that carry credentials: ?private_token=..., &password=..., &sig=...
 _SECRET_QUERY = re.compile(
-    r"([?&;](?:[\w.-]*?(?:token|passw(?:or)?d|secret|api[-_]?key|credential)[\w.-]*|key|sig|signature)=)"
+    r"([?&;](?:[\w.-]*?(?:token|passw(?:or)?d|secret|api[-_]?key|credential|signature)[\w.-]*|key|sig)=)"
     r"[^&#\s,\"'<>]*",
     re.IGNORECASE,
 )

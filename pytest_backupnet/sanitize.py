@@ -19,11 +19,14 @@ _CONTROL = "\x00-\x08\x0b-\x1f\x7f-\x9f"
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _UNSAFE = re.compile(f"[{_CONTROL}{_BIDI}\ud800-\udfff\ufffe\uffff]")
 # On one line, line and paragraph breaks would start a new line as well.
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _UNSAFE_ONE_LINE = re.compile(f"[\t\n{_CONTROL}{_BIDI}\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
 def visible_escape(char: str) -> str:
     """`"\\x1b"` -> the four characters `\\x1b`; the form Python's repr uses."""
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
     code = ord(char)
     if code < 0x100:
         return f"\\x{code:02x}"
