@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ _FORBIDDEN = re.compile(
 )
 _CHARACTER_NAMES = {"\x00": "NUL", "\x1b": "ESC", "\x07": "BEL", "\x08": "backspace", "\x7f": "DEL"}
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+_MARK = "\ue000"
 _COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
 _NUMBER_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "timestamp", "bool", "null"))
 # A quoted fragment in a PyYAML message: one character (a tab) or a token name ('<block end>') is
@@ -142,10 +143,9 @@ def load_yaml(text: str) -> YamlDocument:
         raise YamlSyntaxError(1, f"larger than {MAX_FILE_BYTES // 1024} KiB")
     forbidden = _FORBIDDEN.search(text)
     if forbidden:
-        raise YamlSyntaxError(
-            _line_at(text, forbidden.start()),
-            f"control character {describe_character(forbidden.group())} is not allowed",
-        )
+        line = _line_at(text, forbidden.start())
+        message = f"control character {describe_character(forbidden.group())} is not allowed"
+        raise YamlSyntaxError(line, message, _field_holding_forbidden(text, line))
     loader = _BoundedLoader(text)
     try:
         node = loader.get_single_node()
@@ -168,6 +168,35 @@ def load_yaml(text: str) -> YamlDocument:
     finally:
         loader.dispose()
     return YamlDocument(data=data, lines=lines)
+
+
+def _field_holding_forbidden(text: str, line: int) -> FieldPath:
+    """The field whose value or key holds the first forbidden character on `line`, if any.
+
+    The characters are replaced by a private-use one (allowed in YAML) and the text parsed again,
+    within the same limits; a character in a comment, or text that does not parse, has no field.
+    """
+    try:
+        document = load_yaml(_FORBIDDEN.sub(_MARK, text))
+    except YamlSyntaxError:
+        return ()
+    for located, reported, value in _walk(document.data, ()):
+        if _MARK in value and document.line_of(located) == line:
+            return reported
+    return ()
+
+
+def _walk(data: Any, path: FieldPath) -> Iterator[tuple[FieldPath, FieldPath, str]]:
+    """Every text in document order: where it is, the field to report (a key's mapping), the text."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield (*path, key), path, key
+            yield from _walk(value, (*path, key))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            yield from _walk(item, (*path, index))
+    elif isinstance(data, str):
+        yield path, path, data
 
 
 def _line_at(text: str, position: int) -> int:
