@@ -39,6 +39,8 @@ HOSTILE = [
      "a number or date longer than 64 characters"),
     ("impossible expiry", "expires: 2027-03-31", "expires: !!timestamp 2027-02-31", 7, "waivers[0].expires",
      "not a valid timestamp value"),
+    ("expiry as long text", "expires: 2027-03-31", "expires: next " + "x" * 9000, 7, "waivers[0].expires",
+     "is not a date (YYYY-MM-DD)"),
     ("expiry as a list", "expires: 2027-03-31", "expires: [" + "1," * 3000 + "1]", 7, "waivers[0].expires",
      "a list of 3001 items is not a date"),
     ("python call", OWNER, "owner: !!python/object/apply:os.system ['touch {marker}']", 6, "waivers[0].owner",
