@@ -29,6 +29,8 @@ MAX_TITLE_CHARS = 200
 MAX_SOURCE_CHARS = 1000
 MAX_PATH_CHARS = 4096
 MAX_EXTENDS_DEPTH = 16
+# A path in an error message is shown escaped and cut to this length.
+_SHOWN_PATH_CHARS = 300
 # Kernel interfaces, not files: /proc/<pid>/environ holds other processes' secrets, /dev and /sys
 # hold devices and FIFOs that block or never end.
 FORBIDDEN_CONFIG_ROOTS = ("proc", "sys", "dev")
@@ -171,27 +173,29 @@ def resolve_profile_ref(ref: str, search_dirs: Sequence[Path], relative_to: Path
     except FileNotFoundError:
         raise
     except (OSError, RuntimeError, ValueError):  # a name too long, an unknown ~user, a symlink loop
-        raise FileNotFoundError(f"profile file not found: {quote(ref)}") from None
+        raise FileNotFoundError(f"profile file not found: {quote(ref, _SHOWN_PATH_CHARS)}") from None
 
 
 def _resolve_profile_ref(ref: str, search_dirs: Sequence[Path], relative_to: Path | None) -> Path:
     if "/" in ref or "\\" in ref or ref.endswith(PROFILE_SUFFIXES):
         if not ref.endswith(PROFILE_SUFFIXES):
-            raise FileNotFoundError(f"{quote(ref)} is not a profile file: its name must end in .yaml or .yml")
+            raise FileNotFoundError(
+                f"{quote(ref, _SHOWN_PATH_CHARS)} is not a profile file: its name must end in .yaml or .yml"
+            )
         candidate = Path(ref).expanduser()
         if not candidate.is_absolute() and relative_to is not None:
             beside = relative_to / candidate
             candidate = beside if beside.exists() else candidate
         if candidate.is_file():
             return candidate.resolve()
-        raise FileNotFoundError(f"profile file not found: {quote(ref)}")
+        raise FileNotFoundError(f"profile file not found: {quote(ref, _SHOWN_PATH_CHARS)}")
     for folder in (*search_dirs, shipped_profile_dir()):
         for suffix in PROFILE_SUFFIXES:
             candidate = folder / f"{ref}{suffix}"
             if candidate.is_file():
                 return candidate.resolve()
     folders = ", ".join(terminal_text(str(d), one_line=True) for d in (*search_dirs, shipped_profile_dir()))
-    raise FileNotFoundError(f"no profile named {quote(ref)} (looked in: {folders})")
+    raise FileNotFoundError(f"no profile named {quote(ref, _SHOWN_PATH_CHARS)} (looked in: {folders})")
 
 
 def load_profile(ref: str, search_dirs: Sequence[Path] = ()) -> Profile:
