@@ -246,3 +246,11 @@ def test_bomb_and_deep_profiles_are_usage_errors_in_bounded_memory(tmp_path: Pat
     result = run_pytest_bounded(["--profile", str(profile), "--hosts", "local://"], cwd=tmp_path)
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stderr[-2000:]
     assert f"{profile}:" in result.stderr and "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_file_name_with_escapes_is_shown_escaped(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: esc\nendpoints: 1\n", "\x1b]0;owned\x07.yaml")
+    with pytest.raises(ProfileError) as caught:
+        load_profile(str(path))
+    assert str(caught.value) == f"{tmp_path}/\\x1b]0;owned\\x07.yaml:2: endpoints: must be a list"
+    assert caught.value.path == path.resolve()
