@@ -192,3 +192,30 @@ print(json.dumps(report))
         count, seconds = report[name]
         assert count == expected_count, name
         print(f"{name}: {count} findings in {seconds} s")
+
+
+def test_scan_time_grows_linearly_with_many_literals_on_one_line() -> None:
+    """Sixteen times the input may cost about sixteen times the time, never 256 (quadratic).
+
+    The case of many literals on one line, where a regex search back per literal turns the scan
+    quadratic; this fails in about a second where the deadline above takes two minutes. Best of
+    three runs of each size: a burst of load on a shared runner slows single runs, not the best
+    one. The threshold, 64, sits between 16 and 256. (A mere copy of the line per literal, at
+    memcpy speed, stays under both bounds at these sizes: ~6 s for a megabyte.)
+    """
+    code = """
+import json, time
+from pytest_backupnet.configscan import scan_config_text
+def best(text):
+    runs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        scan_config_text("f", text)
+        runs.append(time.perf_counter() - start)
+    return min(runs)
+small, large = (best("server=" + "/1.2.3.4" * (size // 8)) for size in (1 << 15, 1 << 19))
+print(json.dumps(round(large / small, 1)))
+"""
+    result = run_bounded(code, timeout=120, memory_mb=1024)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout) < 64
