@@ -6,11 +6,13 @@ import json
 import os
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
 from pytest_backupnet.profile import ProfileError, config_file_problem, load_profile
 from tests.bounded import run_bounded, run_pytest_bounded
-from tests.test_profile import MINIMAL, write
+from tests.test_profile import MINIMAL, SCHEMA, write
 from tests.test_yaml_bounds import BILLION_LAUGHS
 
 SECRET = "S3CRET-hash-0f-r00t"
@@ -254,3 +256,16 @@ def test_a_file_name_with_escapes_is_shown_escaped(tmp_path: Path) -> None:
         load_profile(str(path))
     assert str(caught.value) == f"{tmp_path}/\\x1b]0;owned\\x07.yaml:2: endpoints: must be a list"
     assert caught.value.path == path.resolve()
+
+
+def test_schema_refuses_what_the_loader_refuses() -> None:
+    data = yaml.safe_load(MINIMAL)
+    jsonschema.validate(data, SCHEMA)
+    for pattern, _ in CONFIG_FILES:
+        agent = {**data["agent"], "config_files": [pattern]}
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**data, "agent": agent}, SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**data, "title": "t" * 201}, SCHEMA)
+    for pattern in ("/opt/BUAgent/*.cfg", "/procfs/a.cfg", "C:\\Program Files\\Agent\\*.cfg"):
+        jsonschema.validate({**data, "agent": {**data["agent"], "config_files": [pattern]}}, SCHEMA)
