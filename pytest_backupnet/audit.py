@@ -12,6 +12,8 @@ import pytest
 
 from .dnsquery import split_server
 from .profile import Profile, ProfileError, load_profile
+from .redaction import redact_args
+from .sanitize import terminal_text
 from .targets import Target, TargetError, TargetOptions, build_targets
 from .timeouts import Timeouts
 from .waivers import Waiver, WaiverError, load_waivers
@@ -27,7 +29,7 @@ class Audit:
     waivers: tuple[Waiver, ...]
     dns_servers: tuple[str, ...]
     implementation: str
-    command_line: tuple[str, ...]
+    command_line: tuple[str, ...]  # as typed, credentials masked: it is printed to reproduce the run
     today: dt.date
     control_dir: Path
 
@@ -49,7 +51,8 @@ def build_audit(config: pytest.Config, profile_ref: str) -> Audit:
     try:
         profile = load_profile(profile_ref, profile_search_dirs(config))
     except (ProfileError, FileNotFoundError) as exc:
-        raise pytest.UsageError(f"--profile {profile_ref}: {exc}") from None
+        shown = terminal_text(profile_ref, one_line=True)[:300]
+        raise pytest.UsageError(f"--profile {shown}: {exc}") from None
     waiver_path = config.getoption("backupnet_waivers")
     try:
         waivers = tuple(load_waivers(Path(waiver_path))) if waiver_path else ()
@@ -73,7 +76,7 @@ def build_audit(config: pytest.Config, profile_ref: str) -> Audit:
         waivers=waivers,
         dns_servers=tuple(config.getoption("dns_server")),
         implementation=config.getoption("backupnet_probe"),
-        command_line=tuple(config.invocation_params.args),
+        command_line=tuple(redact_args(config.invocation_params.args)),
         today=dt.datetime.now(dt.UTC).date(),
         control_dir=control_dir,
     )

@@ -10,6 +10,7 @@ import pytest
 from .cases import Case
 from .controls import Control
 from .outcome import Status
+from .sanitize import shorten, terminal_text
 
 
 @dataclass
@@ -50,7 +51,20 @@ class CheckRecord:
             record["status"] = self.status.value
             record["outcome"] = self.status.contract
             record["message"] = self.message
-        return record
+        return {key: inert(value) for key, value in record.items()}
+
+
+# The most of one text a record keeps: evidence names a few findings, not a whole file.
+MAX_TEXT = 20_000
+
+
+def inert(value: Any) -> Any:
+    """Texts from hosts made harmless for a terminal, JUnit and HTML, and bounded in size."""
+    if isinstance(value, str):
+        return terminal_text(shorten(value, MAX_TEXT))
+    if isinstance(value, list):
+        return [inert(v) for v in value]
+    return value
 
 
 RECORD_KEY = pytest.StashKey[CheckRecord]()

@@ -19,6 +19,7 @@ CELL_STYLE = {
     "pass": "background:#d9ead3;color:#000",
     "skipped": "background:#eeeeee;color:#000",
 }
+TEST_ID_CELL = '<td class="col-testId">'
 COLUMNS = (("Control", "control"), ("Requirement", "requirement"), ("Host", "host"), ("Observed", "observed"))
 
 
@@ -40,6 +41,11 @@ class HtmlReport:
 
     @pytest.hookimpl
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        # pytest-html puts the test id into its cell unescaped, and a host's name is part of it.
+        test_id = report.nodeid if report.when == "call" else f"{report.nodeid}::{report.when}"
+        for index, cell in enumerate(cells):
+            if cell.startswith(TEST_ID_CELL):
+                cells[index] = f"{TEST_ID_CELL}{html.escape(test_id)}</td>"
         record = _record(report)
         for offset, (_, key) in enumerate(COLUMNS, start=1):
             cells.insert(offset, f"<td>{html.escape(str(record.get(key, '')))}</td>")

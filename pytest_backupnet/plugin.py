@@ -19,6 +19,7 @@ from .junit import JunitEvidence
 from .observing import OBSERVING_KEY, HostObserving
 from .probe import IMPLEMENTATIONS
 from .recording import OutcomeRecorder, ShortReports
+from .redaction import redact_environment
 from .terminal import TerminalReport
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
@@ -135,6 +136,12 @@ def pytest_load_initial_conftests(
 def _option_taken(parser: pytest.Parser, name: str) -> bool:
     groups: list[Any] = [getattr(parser, "_anonymous", None), *getattr(parser, "_groups", [])]
     return any(name in option.names() for group in groups if group for option in group.options)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_metadata(metadata: dict[str, Any]) -> None:
+    """pytest-metadata's environment table (shown by pytest-html): CI URLs may carry credentials."""
+    metadata.update(redact_environment(metadata))
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -7,7 +7,7 @@ from collections.abc import Generator
 import pytest
 
 from .audit import Audit
-from .check_record import RECORD_KEY, CheckRecord
+from .check_record import RECORD_KEY, CheckRecord, inert
 from .outcome import CheckFailed, HostNotEvaluated, NotEvaluated, Status
 from .waivers import find_waiver
 
@@ -32,7 +32,7 @@ class ShortReports:
             item.location,
             dict.fromkeys(item.keywords, 1),
             "failed",
-            str(call.excinfo.value),
+            inert(str(call.excinfo.value)),
             call.when,
             duration=call.duration,
             start=call.start,
@@ -94,10 +94,10 @@ class OutcomeRecorder:
                 f"\nwaiver expired on {waiver.expires.isoformat()}, so this failure counts again: "
                 f"{waiver.describe()}"
             )
-            report.longrepr = record.message
+            report.longrepr = inert(record.message)
             return
         record.details["waiver"] = waiver.describe()
         record.status, record.message = Status.WAIVED, f"waived: {waiver.describe()}"
         report.outcome = "skipped"
-        report.wasxfail = record.message
+        report.wasxfail = inert(record.message)
         report.longrepr = None

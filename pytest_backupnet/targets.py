@@ -16,6 +16,9 @@ from typing import Any
 
 import testinfra.backend
 
+from .redaction import redact_url
+from .sanitize import terminal_text
+
 # The most a host may answer to the probe. An honest answer is far smaller: agent configuration
 # files and /etc/hosts are kilobytes, a busy server's /proc/net/tcp and firewall listings a few
 # megabytes; the probe itself refuses any one file or listing over 16 MiB.
@@ -86,9 +89,8 @@ def build_targets(options: TargetOptions) -> list[Target]:
         return _targets(options)
     except Exception as exc:  # testinfra and Ansible raise their own errors for a bad selection
         option = "--ansible-inventory" if options.ansible_inventory else "--hosts"
-        raise TargetError(
-            f"{option}: cannot select hosts: {_first_line(str(exc)) or type(exc).__name__}"
-        ) from None
+        reason = terminal_text(redact_url(_first_line(str(exc))), one_line=True)[:300]
+        raise TargetError(f"{option}: cannot select hosts: {reason or type(exc).__name__}") from None
 
 
 def _targets(options: TargetOptions) -> list[Target]:
@@ -112,7 +114,8 @@ def _targets(options: TargetOptions) -> list[Target]:
     targets: list[Target] = []
     seen: set[str] = set()
     for backend in backends:
-        name = str(backend.get_hostname())
+        # The name is shown everywhere (test ids, terminal, reports): an inventory may hold anything.
+        name = terminal_text(str(backend.get_hostname()), one_line=True)
         if name in seen:
             name = f"{name}@{backend.get_connection_type()}"
         seen.add(name)

@@ -11,6 +11,7 @@ from .audit import Audit
 from .controls import PREFLIGHT
 from .evidence import Evidence
 from .matrix import requirement_matrix
+from .sanitize import terminal_text
 
 
 class TerminalReport:
@@ -24,12 +25,12 @@ class TerminalReport:
         profile = audit.profile
         lines = [
             f"backupnet: profile {profile.name} ({profile.title}), "
-            f"sha256 {profile.sha256[:16]}..., from {profile.path}",
+            f"sha256 {profile.sha256[:16]}..., from {terminal_text(str(profile.path), one_line=True)}",
             f"backupnet: hosts {', '.join(audit.host_names)}; probe timeout "
             f"{audit.timeouts.probe:g}s, host deadline {audit.timeouts.host_deadline:g}s",
             f"backupnet: reproduce with: pytest {shlex.join(audit.command_line)}",
         ]
-        lines += [f"backupnet: warning: {w}" for w in profile.warnings]
+        lines += [f"backupnet: warning: {terminal_text(w, one_line=True)}" for w in profile.warnings]
         if audit.waivers:
             expired = sum(w.expired(audit.today) for w in audit.waivers)
             lines.append(f"backupnet: {len(audit.waivers)} waiver(s), {expired} expired")

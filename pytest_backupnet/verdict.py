@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from .cases import Case
@@ -32,3 +33,9 @@ class Verdict:
 
     def fail(self, message: str) -> NoReturn:
         raise CheckFailed(f"{message} [{','.join(self._record.control.requirements)}]")
+
+
+def listing(findings: Sequence[object], limit: int = 10) -> str:
+    """The first `limit` findings, and how many more there are: evidence, not a dump."""
+    shown = "; ".join(map(str, findings[:limit]))
+    return f"{shown}; and {len(findings) - limit} more" if len(findings) > limit else shown

@@ -9,6 +9,10 @@ from typing import Any
 from tests.lab.network import Lab
 from tests.lab.suite_run import SuiteRun, run_suite
 
+# Address space for a whole audit run of a few hosts: pytest, paramiko, ansible and the threads'
+# stacks fit in it; a host's endless answer kept whole would not.
+RUNNER_MEMORY = 2 * 2**30
+
 
 def ssh_masters() -> set[str]:
     """The shared SSH connections that audit runs keep open (pid and command line)."""
@@ -29,9 +33,13 @@ def test_one_ssh_connection_per_host(lab: Lab, tmp_path: Path) -> None:
 def run_beside_a_good_host(
     lab: Lab, tmp_path: Path, trouble: str, *options: str
 ) -> tuple[SuiteRun, dict[str, Any]]:
-    """Audit a troubled host next to a good one; the good one must not suffer for it."""
+    """Audit a troubled host next to a good one; the good one must not suffer for it, and the
+    runner stays within a time and memory bound whatever the troubled host does."""
     run = run_suite(
-        tmp_path, [*lab.pytest_args([trouble, "good"]), "--backupnet-timeout", "1", *options], timeout=60
+        tmp_path,
+        [*lab.pytest_args([trouble, "good"]), "--backupnet-timeout", "1", *options],
+        timeout=60,
+        memory_limit=RUNNER_MEMORY,
     )
     assert {r["outcome"] for r in run.records if r["host"] == "good"} == {"pass"}, run.stdout[-2000:]
     assert run.rc == 6

@@ -6,7 +6,7 @@ from pytest_backupnet.configscan import mentioned_fqdns, scan_config_text, scan_
 from pytest_backupnet.controls import control
 from pytest_backupnet.probe import FileContent
 from pytest_backupnet.profile import Profile
-from pytest_backupnet.verdict import Verdict
+from pytest_backupnet.verdict import Verdict, listing
 
 
 @control(
@@ -27,10 +27,10 @@ def test_agent_config_no_ip_literal(
     if not registered:
         verdict.warn(f"no endpoint of profile {backupnet_profile.name} appears in {len(files)} file(s)")
     if literals:
-        verdict.observe("ip-literal", "; ".join(map(str, literals)))
+        verdict.observe("ip-literal", listing(literals))
         verdict.fail(
             "observed ip-literal: the agent configuration names a server by IP address: "
-            + "; ".join(map(str, literals))
+            + listing(literals, 3)
             + "; re-register the agent with the FQDN"
         )
     verdict.observe("fqdn-only", f"{len(files)} file(s); servers: {', '.join(registered) or 'none named'}")
@@ -47,9 +47,9 @@ def test_agent_config_no_ip_literal(
 def test_hosts_file_no_pin(hosts_file: str, backupnet_profile: Profile, verdict: Verdict) -> None:
     pins = scan_hosts_file(hosts_file, backupnet_profile.fqdns)
     if pins:
-        verdict.observe("hosts-pin", "; ".join(map(str, pins)))
+        verdict.observe("hosts-pin", listing(pins))
         verdict.fail(
             "observed hosts-pin: /etc/hosts hard-codes an endpoint address, which defeats FQDN "
-            "registration: " + "; ".join(map(str, pins))
+            "registration: " + listing(pins, 3)
         )
     verdict.observe("no-pin", "/etc/hosts names no endpoint")

@@ -42,12 +42,20 @@ LAB_HOSTS = [
     ),
 ]
 AUDITED = [h.name for h in LAB_HOSTS]
+# What an attacker puts where a host name or a file name is shown: markup that adds an element
+# (id bnpwned) if a report runs it, and sequences that retitle the window and recolour the terminal.
+HTML_PAYLOAD = '<img src=x onerror=document.body.insertAdjacentHTML("beforeend","<b id=bnpwned>")>'
+TERMINAL_PAYLOAD = "\x1b]2;bnpwned\x07\x1b[31m"
 # Hosts for the pre-flight and deadline tests, kept out of the shared audit.
 TROUBLE_HOSTS = [
     HostSpec("noauth", authorized=False),
     HostSpec("blackhole", nft=nft_rules(input_=["tcp dport 22 drop"])),
     HostSpec("hang", force_command="sleep 600"),
     HostSpec("endless", force_command="yes"),  # an answer that never ends
+    # A compromised host: file names that are HTML and terminal escape sequences.
+    HostSpec("hostile", agent_files={f"{TERMINAL_PAYLOAD}{HTML_PAYLOAD}.cfg": b"Server=198.19.1.1\n"}),
+    # An agent configuration over the probe's limit, with an IP literal past it.
+    HostSpec("bigconfig", agent_files={"big.vvc": b"#" * (16 * 2**20) + b"\nServer=198.19.1.1\n"}),
     HostSpec("port2600", agent=("0.0.0.0:2600",)),
 ]
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,6 +110,7 @@ class HostSpec:
     without_python: bool = False
     userland: str = RUNNER  # or a name in tests/lab/userland.py USERLANDS: the host's own `/`
     dead_routes: Sequence[str] = ()  # destinations routed through DEAD_GATEWAY: a late unreachable
+    agent_files: Mapping[str, bytes] = field(default_factory=dict)  # more files in /opt/BUAgent
 
 
 @dataclass
@@ -296,6 +297,8 @@ class Lab:
         root = self.workdir / spec.name
         (root / "opt" / "BUAgent").mkdir(parents=True, exist_ok=True)
         (root / "opt" / "BUAgent" / "buagent.cfg").write_text(spec.config)
+        for file_name, content in spec.agent_files.items():
+            (root / "opt" / "BUAgent" / file_name).write_bytes(content)
         (root / "hosts").write_text(f"127.0.0.1 localhost\n{address} {spec.name}\n{spec.hosts_lines}")
         (root / "resolv.conf").write_text(f"nameserver {spec.resolver}\noptions timeout:1 attempts:1\n")
         host = LabHost(spec, address, netns, root)

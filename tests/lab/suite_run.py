@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import resource
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,14 +42,31 @@ class SuiteRun:
         }
 
 
-def run_suite(workdir: Path, args: Sequence[str], timeout: float = 240, cwd: Path | None = None) -> SuiteRun:
-    """Run the compliance suite in its own process (from `workdir`, or `cwd`) and read its evidence."""
+def run_suite(
+    workdir: Path,
+    args: Sequence[str],
+    timeout: float = 240,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    memory_limit: int | None = None,
+) -> SuiteRun:
+    """Run the compliance suite in its own process (from `workdir`, or `cwd`) and read its evidence.
+
+    `memory_limit` (bytes of address space) and `timeout` bound the run: a hostile host must not
+    be able to make the runner grow or hang.
+    """
     evidence = workdir / "evidence.json"
     evidence.unlink(missing_ok=True)
+
+    def limit_memory() -> None:
+        if memory_limit is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE",
          "--backupnet-json", str(evidence), *args],
         cwd=cwd or workdir, capture_output=True, text=True, timeout=timeout, check=False,
+        env={**os.environ, **env} if env else None, preexec_fn=limit_memory,
     )  # fmt: skip
     document = json.loads(evidence.read_text()) if evidence.exists() else {}
     return SuiteRun(workdir, completed.returncode, completed.stdout + completed.stderr, document)
