@@ -43,7 +43,7 @@ MAX_JUMP_DEPTH = 64
 MAX_WORK = 3_000_000  # rule applications per judgement
 MAX_TIED = 4  # base chains at one hook and priority whose orders are all tried
 MAX_NOTES = 5_000
-_STATEFUL = frozenset({"mark", "ctmark", "ctstate", "ctstatus", "ctdirection", "ctproto", "cthelper",
+_STATEFUL = frozenset({"mark", "ctmark", "ctstate", "ctstate.xt", "ctstatus", "ctdirection", "ctproto", "cthelper",
                        "ct.orig.saddr", "ct.orig.daddr", "ct.reply.saddr", "ct.reply.daddr"})  # fmt: skip
 _HOOK_FAMILIES = {4: ("ip", "inet"), 6: ("ip6", "inet")}
 

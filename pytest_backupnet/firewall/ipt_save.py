@@ -25,6 +25,7 @@ from .model import (
     PKT_TYPES,
     PROTOCOLS,
     TCP_FLAGS,
+    XT_NAT_STATES,
     Concat,
     Jump,
     Match,
@@ -318,20 +319,19 @@ class _RuleParser:
                                      f"--ports {ports}"))  # fmt: skip
 
     def _m_state(self, option: str, negate: bool) -> None:
-        self._state(self.next(), negate, f"--state")
+        self._state(self.next(), negate, "--state")
 
-    def _state(self, text: str, negate: bool, label: str, absent_ok: bool = True) -> None:
+    def _state(self, text: str, negate: bool, label: str) -> None:
+        """--state / --ctstate: one test of the state bits, SNAT and DNAT counting as states too."""
         bits = 0
         for name in text.split(","):
             if name in _STATES:
                 bits |= CT_STATE[_STATES[name]]
             elif name in ("SNAT", "DNAT"):
-                self.steps.append(Test("ctstatus", single(CT_STATUS[name.lower()]), negate, any_bits=True,
-                                       text=f"{label} {name}"))  # fmt: skip
+                bits |= XT_NAT_STATES[name]
             else:
                 raise v.BadValue(f"state {name}")
-        if bits:
-            self.steps.append(Test("ctstate", single(bits), negate, any_bits=True, text=f"{label} {text}"))
+        self.steps.append(Test("ctstate.xt", single(bits), negate, any_bits=True, text=f"{label} {text}"))
 
     def _m_conntrack(self, option: str, negate: bool) -> None:
         # Without a conntrack entry the whole match is true only when it tests --ctstate.

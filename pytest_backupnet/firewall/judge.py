@@ -239,7 +239,7 @@ def _accept_label(events: list[_Event], indices: Sequence[int]) -> str:
     for packet in ("syn", "reply"):
         found = [events[i] for i in indices if events[i].kind == "evidence" and events[i].path == packet]
         chosen = [e for e in found if not e.policy] or found
-        labels.append(chosen[-1].label if chosen else "no rule at any hook")
+        labels.append(chosen[-1].label if chosen else "no chain at its hooks")
     return f"{labels[0]}; reply: {labels[1]}"
 
 

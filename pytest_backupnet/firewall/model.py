@@ -21,7 +21,7 @@ KEYS = frozenset(
         "tcp.flags", "icmp.type", "icmpv6.type",
         "iifname", "oifname", "iiftype", "oiftype",
         "skuid", "skgid", "socket",
-        "mark", "ctmark", "ctstate", "ctstatus", "ctdirection", "ctproto", "cthelper",
+        "mark", "ctmark", "ctstate", "ctstate.xt", "ctstatus", "ctdirection", "ctproto", "cthelper",
         "pkttype", "fib.daddr.type", "fib.saddr.type", "fib.saddr.oif", "fib.daddr.oif",
         "fragment", "ipsec",
     }
@@ -29,6 +29,7 @@ KEYS = frozenset(
 
 # Values of keys, as the kernel (and nft) number them.
 CT_STATE = {"invalid": 1, "established": 2, "related": 4, "new": 8, "untracked": 64}
+XT_NAT_STATES = {"SNAT": 256, "DNAT": 512}  # xt_conntrack's virtual states, beside CT_STATE's bits
 CT_STATUS = {
     "expected": 1,
     "seen-reply": 2,

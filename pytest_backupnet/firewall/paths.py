@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .facts import HostFacts
 from .intervals import Intervals
-from .model import CT_DIRECTION, CT_STATE, CT_STATUS, IF_TYPES, TCP_FLAGS, Values
+from .model import CT_DIRECTION, CT_STATE, CT_STATUS, IF_TYPES, TCP_FLAGS, XT_NAT_STATES, Values
 from .routing import RouteContext
 
 CONNTRACK_PRIORITY = -200
@@ -241,10 +241,15 @@ class KeyReader:
         if key == "mark":
             return Known(state.mark) if state.mark is not None else Unknown("a mark set outside the ruleset")
         tracked = conntrack_view(packet, hop, priority, state)
-        if key == "ctstate":
+        if key in ("ctstate", "ctstate.xt"):
             if tracked is None:
                 return Unknown("rules at the conntrack priority (-200) may run before or after it")
-            return Known(CT_STATE[tracked])
+            bits = CT_STATE[tracked]
+            if key == "ctstate.xt" and tracked not in ("invalid", "untracked"):
+                bits |= (XT_NAT_STATES["SNAT"] if state.nat & CT_STATUS["snat"] else 0) | (
+                    XT_NAT_STATES["DNAT"] if state.nat & CT_STATUS["dnat"] else 0
+                )
+            return Known(bits)
         if tracked is None:
             return Unknown("rules at the conntrack priority (-200) may run before or after it")
         if tracked in ("invalid", "untracked"):

@@ -139,8 +139,9 @@ class LabHost:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-            if process.stdout is not None:
-                process.stdout.close()
+            for stream in (process.stdout, process.stderr):
+                if stream is not None:
+                    stream.close()
         for namespace in (self.netns, self.peer):
             for pid in _run("ip", "netns", "pids", namespace, check=False).stdout.split():
                 _run("kill", "-9", pid, check=False)
@@ -348,10 +349,16 @@ class Comparison:
     unknown: int = 0
     wrong: list[str] = field(default_factory=list)
     unknowns: list[str] = field(default_factory=list)
+    judgements: dict[tuple[str, int], Judgement] = field(default_factory=dict)
+    seconds: float = 0.0
 
     @property
     def checks(self) -> int:
         return self.right + self.unknown + len(self.wrong)
+
+    def verdict_at(self, direction: str, port: int, address: str) -> str:
+        segment = segment_of(self.judgements[(direction, port)], address)
+        return segment.verdict if segment else "none"
 
 
 def compare(host: LabHost, extra: Sequence[str] = (), seed: str = "") -> Comparison:
@@ -366,7 +373,7 @@ def compare(host: LabHost, extra: Sequence[str] = (), seed: str = "") -> Compari
     egress = [(a, port) for (d, port), addresses in plan.items() if d == "egress" for a in addresses]
     inbound = [(a, port) for (d, port), addresses in plan.items() if d == "inbound" for a in addresses]
     results = host.measure(egress, inbound)
-    comparison = Comparison(host.name)
+    comparison = Comparison(host.name, judgements=judgements)
     for (direction, port), addresses in plan.items():
         judgement = judgements[(direction, port)]
         if judgement.unreadable:
