@@ -1,0 +1,214 @@
+"""Every rule source of a host in one ruleset: native nftables, iptables-nft, iptables-legacy.
+
+iptables-nft tables live in nftables, but `nft -j` drops the parameters of their compatibility
+matches: the chains iptables-nft-save prints are read from it (with hooks and priorities from
+nft's listing when there is one), the other chains of those tables from nft. Legacy x_tables
+chains apply besides nftables at their own priorities, with their policies even without rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .ipt_save import (
+    BUILTIN_HOOKS,
+    NAT_PRIORITY,
+    TABLE_PRIORITY,
+    IpSet,
+    SavedRuleset,
+    parse_ipsets,
+    parse_save,
+)
+from .model import BaseChain, Chain, Jump, Rule, Ruleset, Step, Taint
+from .nft_json import JsonError, chain_id, load_json, parse_nft
+from .nft_text import parse_text, table_names
+from .sources import Captured, is_missing, is_permission_error, text_of
+
+IPTABLES_TABLES = ("filter", "nat", "mangle", "raw", "security")
+REMEDY = "run with --sudo (or as root): the firewall rules can only be listed by root"
+
+
+@dataclass(frozen=True)
+class Assembled:
+    ruleset: Ruleset
+    unreadable: str  # "" or why the rules cannot be read, with the remedy
+    tooling: bool  # some firewall tool is installed
+
+
+def assemble(captured: Mapping[str, Captured]) -> Assembled:
+    problems: list[str] = []
+    tooling = False
+
+    def failure(key: str) -> Captured | None:
+        found = captured.get(key)
+        if found is None or not found.error or is_missing(captured, key):
+            return None
+        return found
+
+    # nftables
+    json_key = "nft-json" if not is_missing(captured, "nft-json") else "nft-json-libnftables"
+    text_key = "nft-text" if not is_missing(captured, "nft-text") else "nft-text-libnftables"
+    json_text, listing = text_of(captured, json_key), text_of(captured, text_key)
+    items: list[dict[str, object]] = []
+    have_json = False
+    if not is_missing(captured, json_key):
+        tooling = True
+        if json_text is not None:
+            try:
+                items = load_json(json_text)  # type: ignore[assignment]
+                have_json = True
+            except JsonError as exc:
+                problems.append(str(exc))
+        else:
+            failed = captured[json_key]
+            if listing is None or is_permission_error(failed):
+                problems.append(f"nft -j list ruleset: {failed.error}")
+    text_tables = parse_text(listing) if listing is not None else None
+
+    ipsets = parse_ipsets(text_of(captured, "ipset") or "")
+    saved: dict[str, SavedRuleset] = {}
+    for family, nft_key, legacy_key, plain_key in (
+        (4, "iptables-nft-save", "iptables-legacy-save", "iptables-save"),
+        (6, "ip6tables-nft-save", "ip6tables-legacy-save", "ip6tables-save"),
+    ):
+        prefix = "ip" if family == 4 else "ip6"
+        for key in (nft_key, legacy_key):
+            if is_missing(captured, key):
+                continue
+            tooling = True
+            text = text_of(captured, key)
+            if text is not None:
+                saved[key] = parse_save(text, family, ipsets)
+            elif failure(key) is not None and not _harmless(captured, key, family, items):
+                problems.append(f"{key}: {captured[key].error}")
+        plain = text_of(captured, plain_key)
+        if not is_missing(captured, plain_key):
+            tooling = True
+        if plain is not None:
+            parsed = parse_save(plain, family, ipsets)
+            target = nft_key if parsed.backend == "nf_tables" else legacy_key
+            if parsed.backend and target not in saved and is_missing(captured, target):
+                saved[target] = parsed
+        elif failure(plain_key) is not None and nft_key not in saved and legacy_key not in saved:
+            if not _harmless(captured, plain_key, family, items):
+                problems.append(f"{plain_key}: {captured[plain_key].error}")
+        del prefix
+
+    if not have_json and listing is not None:
+        covered = {("ip" if k.startswith("iptables") else "ip6", t) for k, s in saved.items()
+                   if "-nft-" in k for t in s.tables}  # fmt: skip
+        unseen = [f"{f} {n}" for f, n in table_names(listing) if (f, n) not in covered]
+        if unseen:
+            reason = captured[json_key].error if json_key in captured else "no JSON listing"
+            problems.append(f"the nftables tables {', '.join(unseen[:5])} cannot be evaluated without "
+                            f"`nft -j` ({reason})")  # fmt: skip
+
+    permission = [p for p in problems if any(w in p.lower() for w in ("permission", "not permitted", "root"))]
+    if permission:
+        return Assembled(Ruleset(), f"{'; '.join(permission)}: {REMEDY}", True)
+    if problems:
+        return Assembled(Ruleset(), "; ".join(problems), tooling)
+
+    chains: dict[str, Chain] = {}
+    base: list[BaseChain] = []
+    notes: list[str] = []
+    saved_rules: dict[tuple[str, str, str], list[Rule]] = {}
+    for key, found in saved.items():
+        family_name = "ip" if key.startswith("iptables") else "ip6"
+        legacy = "-legacy-" in key
+        new_chains, new_base = _saved_chains(found, family_name, legacy, have_json)
+        notes += found.notes
+        if legacy or not have_json:
+            chains.update(new_chains)
+            base += new_base
+        else:  # its rules stand in for nft's rules with compatibility expressions
+            for chain in new_chains.values():
+                _, family_of, table_of, chain_of = chain.id.split(" ", 3)
+                saved_rules[(family_of, table_of, chain_of)] = list(chain.rules)
+
+    def xt_rule(family: str, table: str, chain: str, index: int, count: int) -> Rule | None:
+        found_rules = saved_rules.get((family, table, chain))
+        return found_rules[index] if found_rules is not None and len(found_rules) == count else None
+
+    nft = parse_nft(items, text_tables, xt_rule)  # type: ignore[arg-type]
+    chains.update(nft.chains)
+    base += nft.base
+    notes += nft.notes
+    sources = tuple(dict.fromkeys(b.source for b in base))
+    return Assembled(Ruleset(chains, tuple(base), sources, tuple(notes)), "", tooling)
+
+
+def _harmless(
+    captured: Mapping[str, Captured], key: str, family: int, items: list[dict[str, object]]
+) -> bool:
+    """A failing iptables tool on a host that has no such tables (no module, no table) is no problem."""
+    found = captured[key]
+    if is_permission_error(found):
+        return False
+    if "legacy" in key or key in ("iptables-save", "ip6tables-save"):
+        names = text_of(
+            captured, "/proc/net/ip_tables_names" if family == 4 else "/proc/net/ip6_tables_names"
+        )
+        return names is not None and not names.strip()
+    family_name = "ip" if family == 4 else "ip6"
+    for item in items:
+        table = item.get("table")
+        if (
+            isinstance(table, dict)
+            and table.get("family") == family_name
+            and table.get("name") in IPTABLES_TABLES
+        ):
+            return False
+    return bool(items)
+
+
+def _saved_chains(
+    saved: SavedRuleset, family_name: str, legacy: bool, have_json: bool
+) -> tuple[dict[str, Chain], list[BaseChain]]:
+    chains: dict[str, Chain] = {}
+    base: list[BaseChain] = []
+    tool = "iptables" if family_name == "ip" else "ip6tables"
+    for table in saved.tables.values():
+        label_prefix = f"{tool}-legacy {table.name}" if legacy else f"{family_name} {table.name}"
+
+        def ident(name: str, table_name: str = table.name) -> str:
+            return (
+                f"legacy {family_name} {table_name} {name}"
+                if legacy
+                else chain_id(family_name, table_name, name)
+            )
+
+        rules_by_chain: dict[str, list[Rule]] = {name: [] for name in table.chains}
+        for rule in table.rules:
+            steps: list[Step] = []
+            for step in rule.steps:
+                if isinstance(step, Jump):
+                    if step.target in table.chains:
+                        steps.append(Jump(ident(step.target), step.goto))
+                    else:
+                        steps.append(Taint(f"-j {step.target} is not evaluated"))
+                else:
+                    steps.append(step)
+            label = f'{label_prefix} {rule.chain} "{rule.text}"'
+            rules_by_chain.setdefault(rule.chain, []).append(Rule(tuple(steps), label))
+        for name, rules in rules_by_chain.items():
+            chains[ident(name)] = Chain(ident(name), f"{label_prefix} {name}", tuple(rules))
+            if name in BUILTIN_HOOKS and (legacy or not have_json):
+                hook = BUILTIN_HOOKS[name]
+                if hook == "forward":
+                    continue
+                priority = (
+                    NAT_PRIORITY.get(hook, 0) if table.name == "nat" else TABLE_PRIORITY.get(table.name)
+                )
+                if priority is None:
+                    continue
+                base.append(BaseChain(
+                    chain=ident(name),
+                    source=f"{tool}-legacy" if legacy else f"{tool}-nft",
+                    family=family_name, hook=hook, priority=priority,
+                    kind="nat" if table.name == "nat" else "filter",
+                    policy=table.policies.get(name, "ACCEPT").lower(),
+                    label=f"{label_prefix} {name}",
+                ))  # fmt: skip
+    return chains, base
