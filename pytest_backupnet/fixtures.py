@@ -3,9 +3,7 @@ so what a check reads follows from the fixtures it uses, whatever the selection.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import pytest
 
@@ -15,7 +13,7 @@ from .check_record import RECORD_KEY
 from .configscan import hosts_file_names as names_in_hosts_file
 from .controls import PREFLIGHT
 from .dnsquery import RunnerResolution, query_addresses
-from .firewall.nft import Flow, Segment, Unevaluable, evaluate
+from .firewall import FIREWALL_FILES, Flow, HostFirewall, Judgement, judge, read_host_firewall
 from .fleet import HostObservation, InboundResult
 from .listeners import Listener
 from .needs import Need, observes
@@ -146,56 +144,43 @@ def agent_config(observation: HostObservation, backupnet_profile: Profile) -> li
 
 
 @observes(Need.FIREWALL)
-def firewall_ruleset(observation: HostObservation) -> dict[str, Any]:
-    """The host's nftables ruleset; not evaluated when it cannot be read or is not all there is."""
-    found = observation.report.commands if observation.report else {}
-    nft = found.get("nft")
-    if nft is None or nft.error:
-        reason = nft.error if nft else "not read"
-        hint = " (reading it needs root: --sudo)" if "not permitted" in reason.lower() else ""
-        raise NotEvaluated("unreadable", f"cannot read the nftables ruleset: {reason}{hint}")
-    legacy = found.get("iptables-legacy")
-    if legacy is not None and any(line.startswith("-A ") for line in legacy.text.splitlines()):
-        raise NotEvaluated("unevaluable", "iptables-legacy rules are loaded; only nftables is evaluated")
-    try:
-        ruleset: dict[str, Any] = json.loads(nft.text)
-    except ValueError as exc:
-        raise NotEvaluated("unreadable", f"nft -j output is not JSON: {exc}") from None
-    return ruleset
+def host_firewall(observation: HostObservation) -> HostFirewall:
+    """The host's firewall rules and the facts they depend on, parsed once per host."""
+    found = observation.derived.get("firewall")
+    if not isinstance(found, HostFirewall):
+        report = observation.report
+        assert report is not None
+        reads = {path: report.reads[path] for path in FIREWALL_FILES if path in report.reads}
+        found = read_host_firewall({**report.commands, **reads})
+        observation.derived["firewall"] = found
+    return found
 
 
-def _segments(
-    ruleset: dict[str, Any], flow_of: Callable[[IPNetwork], Flow], subnets: Sequence[IPNetwork]
-) -> list[Segment]:
-    try:
-        return [s for net in subnets for s in evaluate(ruleset, flow_of(net), net)]
-    except Unevaluable as exc:
-        raise NotEvaluated("unevaluable", f"cannot evaluate the host firewall: {exc}") from None
+def _judged(host: HostFirewall, direction: str, port: int, subnets: Sequence[IPNetwork]) -> Judgement:
+    judgement = judge(host, Flow(direction, port, tuple(subnets)))
+    if judgement.unreadable:
+        raise NotEvaluated("unreadable", f"cannot read the host firewall: {judgement.unreadable}")
+    return judgement
 
 
 @pytest.fixture
-def egress_segments(
-    case: Case, firewall_ruleset: dict[str, Any], backupnet_profile: Profile
-) -> dict[str, list[Segment]]:
-    """Verdicts of the host firewall for new TCP connections out to the egress subnets."""
+def egress_judgements(
+    case: Case, host_firewall: HostFirewall, backupnet_profile: Profile
+) -> dict[str, Judgement]:
+    """The host firewall's verdicts for the agent's connections out to the egress subnets, by kind."""
     assert case.port is not None
-    port = case.port
     egress = backupnet_profile.egress
     return {
-        kind: _segments(firewall_ruleset, lambda net: Flow("output", port, net.version), subnets)
+        kind: _judged(host_firewall, "egress", case.port, subnets)
         for kind, subnets in (("recommended", egress.recommended), ("minimum", egress.minimum))
     }
 
 
 @pytest.fixture
-def inbound_segments(
-    case: Case, firewall_ruleset: dict[str, Any], backupnet_profile: Profile
-) -> list[Segment]:
-    """Verdicts of the host firewall for new TCP connections in from the private network."""
+def inbound_judgement(case: Case, host_firewall: HostFirewall, backupnet_profile: Profile) -> Judgement:
+    """The host firewall's verdicts for connections in to the management port from the private network."""
     assert case.port is not None
-    port = case.port
-    subnets = backupnet_profile.agent.inbound_from
-    return _segments(firewall_ruleset, lambda net: Flow("input", port, net.version), subnets)
+    return _judged(host_firewall, "inbound", case.port, backupnet_profile.agent.inbound_from)
 
 
 @observes(Need.INBOUND)

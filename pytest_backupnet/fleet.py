@@ -32,6 +32,8 @@ class HostObservation:
     error: HostUnavailable | None = None
     wall_s: float = 0.0
     steps: list[str] = field(default_factory=list)
+    # What checks derive from the report, computed once per host by the first that needs it.
+    derived: dict[str, object] = field(default_factory=dict)
 
 
 def tcp_connect(address: str, port: int, timeout: float) -> tuple[str, str]:

@@ -9,6 +9,7 @@ import pytest
 
 from .cases import RUNNER
 from .check_record import RECORD_KEY
+from .firewall import FIREWALL_COMMANDS, FIREWALL_FILES
 from .needs import Need, needs_of
 from .probe import ProbeRequest
 from .probe.records import PROC_NET_TCP
@@ -16,8 +17,6 @@ from .profile import Profile
 from .timeouts import Timeouts
 
 HOSTS_FILE = "/etc/hosts"
-# The read-only listings the firewall checks evaluate.
-FIREWALL_COMMANDS = {"nft": ("nft", "-j", "list", "ruleset"), "iptables-legacy": ("iptables-legacy-save",)}
 
 
 @dataclass
@@ -52,6 +51,8 @@ def _request(plan: _HostPlan, profile: Profile, timeouts: Timeouts) -> ProbeRequ
     read = [HOSTS_FILE] if Need.HOSTS_FILE in plan.needs else []
     if Need.LISTEN in plan.needs:
         read += PROC_NET_TCP
+    if Need.FIREWALL in plan.needs:
+        read += [path for path in FIREWALL_FILES if path not in read]
     return ProbeRequest(
         timeouts,
         resolve={name: sorted(ports) for name, ports in plan.resolve.items()},

@@ -56,8 +56,11 @@ def test_other_ports_of_the_firewalled_host_stay_open(lab_run: SuiteRun) -> None
 def test_host_firewall_drop_is_found_in_the_ruleset(lab_run: SuiteRun) -> None:
     egress = lab_run.record("test_egress_firewall", "fw", port=8087)
     assert (egress["outcome"], egress["observed"], egress["requirement"]) == ("fail", "dropped", "BN-R4")
-    assert "198.19.2.13 drop by inet bnlab output rule handle" in egress["evidence"]
-    assert "198.19.2.14 reject by inet bnlab output rule handle" in egress["evidence"]
+    assert (
+        '198.19.2.13 dropped by inet bnlab output handle 3 "ip daddr 198.19.2.13 tcp dport 8087 drop" '
+        "(syn path)" in egress["evidence"]
+    )
+    assert "198.19.2.14 rejected by inet bnlab output handle 4" in egress["evidence"]
     assert lab_run.record("test_egress_firewall", "fw", port=8086)["observed"] == "allowed"
     inbound = lab_run.record("test_agent_firewall_inbound", "fw")
     assert (inbound["outcome"], inbound["observed"], inbound["requirement"]) == ("fail", "dropped", "BN-R6")

@@ -79,9 +79,18 @@ def test_output_that_is_not_the_probe_is_refused(text: str) -> None:
         parse_probe_output(text)
 
 
-def test_listing_commands_are_plain_words_only() -> None:
-    with pytest.raises(ValueError, match="plain words"):
-        ProbeRequest(FAST, commands={"x": ("nft", "list;reboot")})
+def test_listing_commands_name_a_plain_program() -> None:
+    with pytest.raises(ValueError, match="plain id and program"):
+        ProbeRequest(FAST, commands={"x": ("nft;reboot", "list")})
+
+
+def test_the_shell_probe_is_given_only_commands_of_plain_words() -> None:
+    """It splits a command into words without quoting; `python3 -c CODE` needs a python3 anyway."""
+    request = ProbeRequest(
+        FAST, commands={"ps": ("ps", "-o", "uid=,comm="), "lib": ("python3", "-c", "x = 1")}
+    )
+    assert [a for a in request.shell_args() if a.startswith("command=")] == ["command=ps ps -o uid=,comm="]
+    assert json.loads(request.as_json())["commands"]["lib"] == ["python3", "-c", "x = 1"]
 
 
 def test_the_request_carries_every_limit() -> None:

@@ -6,8 +6,8 @@ import pytest
 
 from pytest_backupnet.cases import Case
 from pytest_backupnet.controls import control
-from pytest_backupnet.firewall.nft import Segment
-from pytest_backupnet.firewall_findings import fail_refused, refused
+from pytest_backupnet.firewall import Judgement
+from pytest_backupnet.firewall_findings import cannot_judge, fail_refused, judged_by, refused, unknown
 from pytest_backupnet.fleet import InboundResult
 from pytest_backupnet.listeners import Listener, port_state
 from pytest_backupnet.profile import Profile
@@ -64,18 +64,23 @@ def test_agent_listening(
     cases="management_port",
     title="The host firewall lets the management port in from the private network",
     rationale="A listening agent is still unmanageable when the host's own firewall refuses Central "
-    "Control's connections.",
+    "Control's connections, or drops the agent's replies on their way out.",
 )
 def test_agent_firewall_inbound(
-    case: Case, inbound_segments: list[Segment], backupnet_profile: Profile, verdict: Verdict
+    case: Case, inbound_judgement: Judgement, backupnet_profile: Profile, verdict: Verdict
 ) -> None:
     assert case.port is not None
     subnets = ", ".join(map(str, backupnet_profile.agent.inbound_from))
-    refused_segments = refused(inbound_segments)
-    if not refused_segments:
-        verdict.observe("allowed", f"tcp/{case.port} from {subnets}: accepted")
-        return
-    fail_refused(verdict, case.port, refused_segments, f"to the management port {case.port} from {subnets}")
+    if refused(inbound_judgement):
+        fail_refused(
+            verdict,
+            case.port,
+            refused(inbound_judgement),
+            f"to the management port {case.port} from {subnets}",
+        )
+    if unknown(inbound_judgement):
+        cannot_judge(unknown(inbound_judgement), f"for tcp/{case.port} in from {subnets}")
+    verdict.observe("allowed", f"tcp/{case.port} from {subnets}: accepted ({judged_by(inbound_judgement)})")
 
 
 @control(

@@ -38,21 +38,13 @@ Host facts
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from ..probe.records import Captured as Captured
 
 _LIBNFTABLES = (
     "import nftables,sys;n=nftables.Nftables();n.set_json_output({json});n.set_handle_output(True);"
     "r,o,e=n.cmd('list ruleset');sys.stdout.write(o);sys.stderr.write(e);sys.exit(1 if r else 0)"
 )
-
-
-@dataclass(frozen=True)
-class Captured:
-    """What the probe brought back for one command or file: its text, or why there is none."""
-
-    text: str = ""
-    error: str = ""  # "" when read; "not installed" when the command/file does not exist;
-    # else e.g. "exit 1: Operation not permitted (you must be root)", "timeout"
 
 
 NOT_INSTALLED = "not installed"

@@ -13,9 +13,10 @@ from ..timeouts import Timeouts
 # /etc/hosts or a firewall listing of a real server is far smaller; a bigger one is reported as
 # too large (its checks are not evaluated), never read in part.
 MAX_BYTES = 16 * 1024 * 1024
-# Listing commands come from the project's own tables, never from a profile or a host; their
-# words are plain so that the shell probe can split them without quoting.
-_PLAIN_WORD = re.compile(r"^[A-Za-z0-9_./:=+-]+$")
+# Listing commands come from the project's own tables, never from a profile or a host. The shell
+# probe splits a command into words without quoting, so it is given only commands of plain words;
+# the others (python3 -c ..., for libnftables) need a python3, which a host running it lacks.
+_PLAIN_WORD = re.compile(r"^[A-Za-z0-9_./:=+,-]+$")
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class ProbeRequest:
 
     def __post_init__(self) -> None:
         for command_id, argv in self.commands.items():
-            if not argv or not all(_PLAIN_WORD.match(w) for w in (command_id, *argv)):
-                raise ValueError(f"listing command {command_id!r} {list(argv)!r}: plain words only")
+            if not argv or not _PLAIN_WORD.match(command_id) or not _PLAIN_WORD.match(argv[0]):
+                raise ValueError(f"listing command {command_id!r} {list(argv)!r}: a plain id and program")
 
     def as_json(self) -> str:
         """The request as the Python probe reads it."""
@@ -63,5 +64,9 @@ class ProbeRequest:
         ]
         args += [f"glob={pattern}" for pattern in self.globs]
         args += [f"read={path}" for path in self.read]
-        args += [f"command={cid} {' '.join(argv)}" for cid, argv in sorted(self.commands.items())]
+        args += [
+            f"command={cid} {' '.join(argv)}"
+            for cid, argv in sorted(self.commands.items())
+            if all(_PLAIN_WORD.match(word) for word in argv)
+        ]
         return args
