@@ -21,7 +21,7 @@ from .ipt_save import (
     parse_save,
 )
 from .model import BaseChain, Chain, Jump, Rule, Ruleset, Step, Taint
-from .nft_json import JsonError, chain_id, load_json, parse_nft
+from .nft_json import JsonError, chain_id, load_json, load_table_documents, parse_nft
 from .nft_text import parse_text, table_names
 from .sources import Captured, is_missing, is_permission_error, text_of
 
@@ -52,6 +52,7 @@ def assemble(captured: Mapping[str, Captured]) -> Assembled:
     json_text, listing = text_of(captured, json_key), text_of(captured, text_key)
     items: list[dict[str, object]] = []
     have_json = False
+    text_tables = parse_text(listing) if listing is not None else None
     if not is_missing(captured, json_key):
         tooling = True
         if json_text is not None:
@@ -59,12 +60,20 @@ def assemble(captured: Mapping[str, Captured]) -> Assembled:
                 items = load_json(json_text)  # type: ignore[assignment]
                 have_json = True
             except JsonError as exc:
-                problems.append(str(exc))
+                by_table = text_of(captured, "nft-json-tables")
+                if by_table is None:
+                    problems.append(str(exc))
+                else:  # nft 1.0.6 corrupts the listing of a table with flags: read table by table
+                    items, broken = load_table_documents(by_table)  # type: ignore[assignment]
+                    have_json = True
+                    for family, name in broken:
+                        table = text_tables.tables.get((family, name)) if text_tables else None
+                        if table is None or "dormant" not in table.flags:
+                            problems.append(f"{exc}; and `nft -j list table {family} {name}` too")
         else:
             failed = captured[json_key]
             if listing is None or is_permission_error(failed):
                 problems.append(f"nft -j list ruleset: {failed.error}")
-    text_tables = parse_text(listing) if listing is not None else None
 
     ipsets = parse_ipsets(text_of(captured, "ipset") or "")
     saved: dict[str, SavedRuleset] = {}

@@ -61,6 +61,7 @@ class Outcome:
     state: PacketState
     intervals: Intervals
     detail: str = ""  # the reject's kind
+    tracked: bool | None = True  # whether the packet had passed conntrack (had an entry) then; None: unknown
 
 
 @dataclass
@@ -158,7 +159,7 @@ class Walker:
             policy_label = f"policy {base.policy} of {base.label}"
             for state, where in fallen:
                 if base.policy == "drop":
-                    outcomes.append(Outcome("drop", policy_label, state, where))
+                    outcomes.append(Outcome("drop", policy_label, state, where, "", self._has_entry(place, state)))
                 else:
                     passing.append((state, where))
                     self.evidence.append((packet.name, policy_label, where, True))
@@ -166,10 +167,8 @@ class Walker:
 
     def _applies(self, base: BaseChain, packet: PacketSpec, hop: Hop, state: PacketState) -> bool | None:
         """Whether the base chain sees the packet; None when that is not known."""
-        if base.kind == "nat":
-            if not packet.first_packet:
-                return False
-            tracked = _conntrack_view(packet, hop, base.priority, state)
+        if base.kind == "nat":  # only the first packet of a connection: the one its entry starts with
+            tracked = self._view(packet, hop, base.priority, state)
             if tracked is None:
                 return None
             if tracked != "new":
@@ -284,8 +283,9 @@ class Walker:
             decided, back = self._chain(step.target, place, branches, depth + 1)
             return ([], decided, back) if step.goto else (back, decided, [])
         kind = step.kind
-        if kind in ("accept", "drop", "reject"):
-            return [], [Outcome(kind, label, s, w, step.detail) for s, w in branches], []
+        if kind in ("accept", "drop", "reject"):  # `tracked`: a reject's answer is related to the
+            # connection only if the packet had an entry; a dropped reply may have updated it
+            return [], [Outcome(kind, label, s, w, step.detail, self._has_entry(place, s)) for s, w in branches], []
         if kind == "return":
             return [], [], branches
         if kind == "queue":
@@ -306,7 +306,7 @@ class Walker:
         broken: list[Branch] = []
         decided: list[Outcome] = []
         for state, where in branches:
-            tracked = _conntrack_view(place.packet, place.hop, place.priority, state)
+            tracked = self._view(place.packet, place.hop, place.priority, state)
             if isinstance(step, SetMark):
                 changed = _set_mark(step, state, tracked)
                 if changed is None:
@@ -318,7 +318,7 @@ class Walker:
                     decided.append(
                         Outcome("unknown", f"{label}: notrack at the conntrack priority", state, where)
                     )
-                elif tracked == "invalid" and place.packet.name != "answer":
+                elif tracked == "invalid":  # no entry yet (or none to be had): conntrack will skip it
                     going.append((replace(state, untracked=True), where))
                 else:
                     going.append((state, where))
@@ -407,6 +407,13 @@ class Walker:
             self._static[cache_key] = static
         return static.get(key, Unknown(f"{key} is not evaluated"))
 
+    def _view(self, packet: PacketSpec, hop: Hop, priority: int, state: PacketState) -> str | None:
+        return _conntrack_view(packet, hop, priority, state, self.reader.facts.tcp_loose)
+
+    def _has_entry(self, place: _Place, state: PacketState) -> bool | None:
+        view = self._view(place.packet, place.hop, place.priority, state)
+        return None if view is None else view not in ("invalid", "untracked")
+
     def _note(self, where: Intervals, text: str, weak: bool = False) -> None:
         notes = self.weak_unknowns if weak else self.unknowns
         if len(notes) < MAX_NOTES:
@@ -435,9 +442,12 @@ def _test(match: Test, found: Resolved, where: Intervals) -> tuple[Intervals, In
             hit = match.values.has(value)
         return (where, ()) if hit != match.negate else ((), ())
     if isinstance(found, Possible):
-        if match.mask is not None or match.any_bits:
-            return (), where
         possible = found.values.ints
+        if match.mask is not None or match.any_bits:  # a few single values: try each
+            if len(possible) > 8 or any(low != high for low, high in possible):
+                return (), where
+            hits = {_test(match, Known(low), where)[0] == where for low, _ in possible}
+            return ((where, ()) if hits == {True} else ((), ())) if len(hits) == 1 else ((), where)
         if not iv.intersect(possible, match.values.ints):
             hit = False
         elif iv.covers(match.values.ints, possible):

@@ -81,6 +81,7 @@ class HostFacts:
     agent_gid: int | None = None
     agent_note: str = ""
     early_demux: bool | None = None
+    tcp_loose: bool | None = None  # nf_conntrack_tcp_loose: mid-stream packets start a connection
     notes: list[str] = field(default_factory=list)
 
     def local_values(self, family: int) -> list[int]:
@@ -116,6 +117,9 @@ def read_facts(texts: Mapping[str, str | None]) -> HostFacts:
     demux = [texts.get("/proc/sys/net/ipv4/ip_early_demux"), texts.get("/proc/sys/net/ipv4/tcp_early_demux")]
     if all(d is not None and d.strip() in ("0", "1") for d in demux):
         facts.early_demux = all(d is not None and d.strip() == "1" for d in demux)
+    loose = texts.get("/proc/sys/net/netfilter/nf_conntrack_tcp_loose")
+    if loose is not None and loose.strip() in ("0", "1"):
+        facts.tcp_loose = loose.strip() == "1"
     _agent(texts.get("processes"), texts.get("processes-busybox"), texts.get("/etc/passwd"),
            texts.get("/etc/group"), facts)  # fmt: skip
     return facts

@@ -12,7 +12,7 @@ from .evaluate import BudgetExceeded, Outcome, Walker
 from .facts import HostFacts, read_facts
 from .intervals import Intervals
 from .model import FULL_MARK, Concat, Ruleset, Test, VerdictMap
-from .paths import FlowPackets, KeyReader, PacketState, flow_packets
+from .paths import FlowPackets, KeyReader, PacketSpec, PacketState, entry_after, flow_packets
 from .routing import route_contexts
 from .sources import FIREWALL_COMMANDS, FIREWALL_FILES, RULE_SOURCES, Captured, text_of
 
@@ -36,7 +36,9 @@ class Segment:
     last: str  # addresses
     verdict: str  # "accept" | "drop" | "reject" | "unknown"
     decided_by: str  # the deciding rule: table/chain/handle for nft, the iptables-save line for iptables
-    path: str  # "syn" or "reply": which packet it decides
+    path: str  # which packet it decides: "syn", "reply" (the SYN-ACK), "ack" (the connecting side's
+    # later packets: the handshake's ACK and its data), "data" (the other side's later packets);
+    # "reply/ack" when an unknown decides which of them is stopped (the verdict is certain)
     unknown: str = ""  # for "unknown": the rule and the match whose truth is not known
 
     def __str__(self) -> str:
@@ -113,15 +115,21 @@ def _judge_family(host: HostFirewall, flow: Flow, family: int, peers: Intervals)
     ctmark = None if host.outside_ctmarks else 0
     packets = flow_packets(egress)
     events: list[_Event] = []
+    loose = facts.tcp_loose
     try:
         start = [(PacketState(i, mark, ctmark), part) for i, (part, _) in enumerate(contexts)]
-        accepted, syn_outcomes = walker.walk(packets.syn, start)
-        replies = [(PacketState(s.context, mark, s.ctmark if not s.untracked else None, False, s.untracked, s.nat),
-                    w) for s, w in accepted]  # fmt: skip
-        final, reply_outcomes = walker.walk(packets.reply, replies)
-        events += [_Event("accept", "", "reply", w) for _, w in final]
-        events += [_Event(o.verdict, o.label, "reply", o.intervals) for o in reply_outcomes]
+        current, syn_outcomes = walker.walk(packets.syn, start)
         events += _syn_events(walker, packets, syn_outcomes, mark)
+        previous = packets.syn
+        for packet in (packets.reply, packets.ack, packets.data):
+            following = [(_next_state(previous, s, mark, ctmark, loose), w) for s, w in current]
+            current, outcomes = walker.walk(packet, following)
+            if packet.name == "reply":
+                events += _retransmissions(walker, packets, outcomes, mark)
+            else:
+                events += [_Event(o.verdict, o.label, packet.name, o.intervals) for o in outcomes]
+            previous = packet
+        events += [_Event("accept", "", "data", w) for _, w in current]
     except BudgetExceeded as exc:
         return [_unknown_segment(family, peers, f"the ruleset is too large to evaluate here ({exc})", "syn")]
     for packet_name, label, where, policy in walker.evidence:
@@ -133,6 +141,49 @@ def _judge_family(host: HostFirewall, flow: Flow, family: int, peers: Intervals)
     return _segments(family, peers, events)
 
 
+def _next_state(
+    previous: PacketSpec, state: PacketState, mark: int | None, ctmark: int | None, loose: bool | None
+) -> PacketState:
+    """The next packet of the connection: a fresh mark, the entry as the previous packet left it."""
+    entry = entry_after(previous, state, loose)
+    return PacketState(state.context, mark, state.ctmark if entry != "none" else ctmark, False, entry, state.nat)
+
+
+def _retransmissions(
+    walker: Walker, packets: FlowPackets, outcomes: list[Outcome], mark: int | None
+) -> list[_Event]:
+    """A SYN-ACK stopped after conntrack saw it leaves the entry with a reply seen: the client's
+    retransmitted SYN is then "established", and rules may reject it (the connect is refused)."""
+    events: list[_Event] = []
+    again: list[Outcome] = []
+    for outcome in outcomes:
+        if outcome.verdict in ("drop", "reject") and outcome.tracked:
+            again.append(outcome)
+        elif outcome.verdict in ("drop", "reject") and outcome.tracked is None:
+            events.append(_Event("unknown", f"{outcome.label}: whether conntrack saw the reply first",
+                                 "reply", outcome.intervals))  # fmt: skip
+        else:
+            events.append(_Event(outcome.verdict, outcome.label, "reply", outcome.intervals))
+    if not again:
+        return events
+    start = [(PacketState(o.state.context, mark, o.state.ctmark, False, "syn_recv", o.state.nat), o.intervals)
+             for o in again]  # fmt: skip
+    _, retransmitted = walker.walk(packets.syn, start)
+    rejected = [r for r in _syn_events(walker, packets, retransmitted, mark) if r.kind in ("reject", "unknown")]
+    for outcome in again:
+        remaining = outcome.intervals
+        for event in rejected:
+            where = iv.intersect(remaining, event.where)
+            if where:
+                label = (f"{event.label}, a retransmitted SYN (the reply was {_VERDICT_WORDS[outcome.verdict]} "
+                         f"by {outcome.label})")  # fmt: skip
+                events.append(_Event(event.kind, label, "syn", where))
+                remaining = iv.subtract(remaining, where)
+        if remaining:
+            events.append(_Event(outcome.verdict, outcome.label, "reply", remaining))
+    return events
+
+
 def _syn_events(
     walker: Walker, packets: FlowPackets, outcomes: list[Outcome], mark: int | None
 ) -> list[_Event]:
@@ -140,15 +191,19 @@ def _syn_events(
     events: list[_Event] = []
     rejects: dict[bool, list[Outcome]] = {True: [], False: []}
     for outcome in outcomes:
-        if outcome.verdict == "reject":
+        if outcome.verdict == "reject" and outcome.tracked is None:
+            events.append(_Event("unknown", f"{outcome.label}: whether the rejected packet had a conntrack "
+                                 "entry (it rejects at the conntrack priority)", "syn", outcome.intervals))  # fmt: skip
+        elif outcome.verdict == "reject":
             rejects["tcp" in outcome.detail and "reset" in outcome.detail].append(outcome)
         else:
             events.append(_Event(outcome.verdict, outcome.label, "syn", outcome.intervals))
     for tcp_reset, group in rejects.items():
         if not group:
             continue
-        start = [(PacketState(o.state.context, mark, o.state.ctmark, False, o.state.untracked, o.state.nat),
-                  o.intervals) for o in group]  # fmt: skip
+        # The answer is related to the connection when the rejected SYN had an entry, else invalid.
+        start = [(PacketState(o.state.context, mark, o.state.ctmark, False, "related" if o.tracked else "none",
+                              o.state.nat), o.intervals) for o in group]  # fmt: skip
         delivered, blocked = walker.walk(packets.answer(tcp_reset), start)
         delivered_where = iv.normalize(p for _, w in delivered for p in w)
         for outcome in group:
@@ -163,8 +218,8 @@ def _syn_events(
                     events.append(_Event("unknown", f"{outcome.label} rejects, but its answer: {answer.label}",
                                          "syn", where))  # fmt: skip
                 else:
-                    events.append(_Event("drop", f"{outcome.label} (its answer is {answer.verdict}ed by "
-                                         f"{answer.label})", "syn", where))  # fmt: skip
+                    events.append(_Event("drop", f"{outcome.label} (its answer is "
+                                         f"{_VERDICT_WORDS[answer.verdict]} by {answer.label})", "syn", where))  # fmt: skip
     return events
 
 
@@ -221,7 +276,11 @@ def _decide(events: list[_Event], active: Mapping[int, int]) -> tuple[str, str, 
         first = verdicts[0]
         if first.kind == "accept":
             return "accept", _accept_label(events, indices), "syn", ""
-        return first.kind, first.label, first.path, ""
+        # Certain, though which packet it stops may depend on an unknown: then every such packet.
+        paths = list(dict.fromkeys(e.path for e in verdicts))
+        labels = list(dict.fromkeys(e.label for e in verdicts))
+        label = labels[0] if len(labels) == 1 else " or ".join(labels[:3])
+        return first.kind, label, "/".join(paths), ""
     notes = [events[i] for i in indices if events[i].kind == "note"]
     weak = [events[i] for i in indices if events[i].kind == "weak"]
     explicit = [e for e in verdicts if e.kind == "unknown"]

@@ -42,6 +42,7 @@ from .model import (
     Values,
     Verdict,
     VerdictMap,
+    single,
 )
 from .nft_text import TextRuleset
 
@@ -77,6 +78,24 @@ def load_json(text: str) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         raise JsonError("nft -j output has no 'nftables' list")
     return [item for item in items if isinstance(item, dict)]
+
+
+def load_table_documents(text: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """The output of nft-json-tables: (items of every table read, (family, name) of those not read)."""
+    items: list[dict[str, Any]] = []
+    broken: list[tuple[str, str]] = []
+    sections = text.split("# table ")
+    for section in sections[1:]:
+        header, _, body = section.partition("\n")
+        parts = header.split()
+        name = (parts[0], parts[1]) if len(parts) >= 2 else ("?", "?")
+        try:
+            found = load_json(body.strip())
+        except JsonError:
+            broken.append(name)
+            continue
+        items.extend(i for i in found if "metainfo" not in i)
+    return items, broken
 
 
 def chain_id(family: str, table: str, name: str) -> str:
@@ -298,8 +317,14 @@ class _RuleReader:
         if name in ("jump", "goto"):
             return [Jump(chain_id(self.family, self.table, str(body["target"])), goto=name == "goto")]
         if name == "reject":
-            kind = body.get("type", "") if isinstance(body, dict) else ""
-            return [Verdict("reject", str(kind or "icmp"))]
+            kind = str(body.get("type", "") if isinstance(body, dict) else "") or "icmp"
+            # nft lists a reject without the dependency it carries in the kernel (meta l4proto tcp, ...)
+            dependency = {"tcp reset": Test("l4proto", single(6), text="meta l4proto tcp"),
+                          "icmp": Test("nfproto", single(4), text="meta nfproto ipv4"),
+                          "icmpv6": Test("nfproto", single(6), text="meta nfproto ipv6")}.get(kind)  # fmt: skip
+            if dependency is not None and (kind == "tcp reset" or self.family == "inet"):
+                return [dependency, Verdict("reject", kind)]
+            return [Verdict("reject", kind)]
         if name == "queue":
             return [Verdict("queue")]
         if name in _NOP_STATEMENTS:

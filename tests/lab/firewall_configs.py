@@ -205,7 +205,7 @@ table inet filter {
     meta skuid != 4242 tcp dport 8087 reject
   }
   chain input { type filter hook input priority 0; policy accept;
-    meta skuid 4242 ip saddr 198.19.21.0/24 drop
+    meta skuid 4242 ip saddr 198.19.21.0/24 tcp sport { 8086, 8087 } drop
   }
 }
 """,

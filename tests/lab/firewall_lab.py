@@ -299,19 +299,26 @@ def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 # comparing the evaluator with the kernel
 
 
-def expected(segment: Segment) -> str:
-    """What a connect sees for a verdict: open, an error (refused, unreachable), or a timeout."""
+def expected(segment: Segment) -> set[str]:
+    """What a connection sees for a verdict: open, a connect error (refused, unreachable), a connect
+    timeout, or broken (connected, but the later packets do not get through)."""
     if segment.verdict == "unknown":
-        return "unknown"
+        return {"unknown"}
     if segment.verdict == "accept":
-        return "open"
-    if segment.path == "reply" or segment.verdict == "drop":
-        return "timeout"
-    return "error"
+        return {"open"}
+    seen = set()
+    for path in segment.path.split("/"):
+        if path in ("ack", "data"):
+            seen.add("broken")
+        elif path == "reply" or segment.verdict == "drop":
+            seen.add("timeout")
+        else:
+            seen.add("error")
+    return seen
 
 
 def observed(result: str) -> str:
-    return "error" if result.startswith("error:") else result
+    return result.split(":", 1)[0]
 
 
 def samples(
@@ -382,11 +389,11 @@ def compare(host: LabHost, extra: Sequence[str] = (), seed: str = "") -> Compari
         for address in addresses:
             segment = segment_of(judgement, address)
             kernel = observed(results[(direction, address, port)])
-            want = expected(segment) if segment else "unknown"
-            if want == "unknown":
+            want = expected(segment) if segment else {"unknown"}
+            if want == {"unknown"}:
                 comparison.unknown += 1
                 comparison.unknowns.append(f"{direction} {address}:{port}: {segment}")
-            elif want == kernel:
+            elif kernel in want:
                 comparison.right += 1
             else:
                 comparison.wrong.append(f"{direction} {address}:{port}: judged {segment}, kernel: "
