@@ -51,9 +51,11 @@ def test_generated_rulesets_agree_with_the_kernel(tmp_path: Path) -> None:
     checks = sum(r.checks for r in results)
     unknown = sum(r.unknown for r in results)
     failures = [(c, r) for c, r in zip(cases, results, strict=True) if r.wrong]
-    print(f"\n{len(cases)} generated rulesets, {checks} addresses compared: "
-          f"{checks - unknown - sum(len(r.wrong) for r in results)} right, {unknown} unknown, "
-          f"{sum(len(r.wrong) for r in results)} wrong")  # fmt: skip
+    print(
+        f"\n{len(cases)} generated rulesets, {checks} addresses compared: "
+        f"{checks - unknown - sum(len(r.wrong) for r in results)} right, {unknown} unknown, "
+        f"{sum(len(r.wrong) for r in results)} wrong"
+    )
     assert checks >= 30 * len(cases)
     assert not failures, "\n\n".join(
         f"{case.describe()}\n--- wrong:\n" + "\n".join(result.wrong[:12]) for case, result in failures[:3]

@@ -49,10 +49,22 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Compa
         results = {name: future.result() for name, future in futures.items()}
     summary = os.environ.get("BACKUPNET_FIREWALL_SUMMARY")
     if summary:
-        Path(summary).write_text(json.dumps({
-            name: {"right": r.right, "unknown": r.unknown, "wrong": len(r.wrong), "seconds": round(r.seconds, 1)}
-            if isinstance(r, Comparison) else {"error": r} for name, r in results.items()
-        }, indent=1))  # fmt: skip
+        Path(summary).write_text(
+            json.dumps(
+                {
+                    name: {
+                        "right": r.right,
+                        "unknown": r.unknown,
+                        "wrong": len(r.wrong),
+                        "seconds": round(r.seconds, 1),
+                    }
+                    if isinstance(r, Comparison)
+                    else {"error": r}
+                    for name, r in results.items()
+                },
+                indent=1,
+            )
+        )
     yield results
 
 

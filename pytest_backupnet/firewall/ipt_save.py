@@ -28,7 +28,6 @@ from .model import (
     XT_NAT_STATES,
     Concat,
     Jump,
-    Match,
     Nat,
     NoTrack,
     Opaque,
@@ -48,8 +47,13 @@ BUILTIN_HOOKS = {
 TABLE_PRIORITY = {"raw": -300, "mangle": -150, "filter": 0, "security": 50}
 NAT_PRIORITY = {"prerouting": -100, "output": -100, "input": 100, "postrouting": 100}
 MAX_LINE = 4000
-_STATES = {"INVALID": "invalid", "ESTABLISHED": "established", "RELATED": "related", "NEW": "new",
-           "UNTRACKED": "untracked"}  # fmt: skip
+_STATES = {
+    "INVALID": "invalid",
+    "ESTABLISHED": "established",
+    "RELATED": "related",
+    "NEW": "new",
+    "UNTRACKED": "untracked",
+}
 _NOP_TARGETS = {
     "LOG", "NFLOG", "ULOG", "TRACE", "AUDIT", "TCPMSS", "CHECKSUM", "CLASSIFY", "DSCP", "TOS", "TTL", "HL",
     "ECN", "SECMARK", "CONNSECMARK", "IDLETIMER", "LED", "TEE", "SET", "NFACCT",
@@ -210,8 +214,15 @@ class _RuleParser:
         if option in ("-s", "--source", "-d", "--destination"):
             key = "saddr" if option in ("-s", "--source") else "daddr"
             interval, _ = v.address_interval(self.next(), self.family)
-            self.steps.append(Test(key, Values(ints=(interval,)), negate, family=self.family,
-                                   text=f"{'! ' if negate else ''}{option} ..."))  # fmt: skip
+            self.steps.append(
+                Test(
+                    key,
+                    Values(ints=(interval,)),
+                    negate,
+                    family=self.family,
+                    text=f"{'! ' if negate else ''}{option} ...",
+                )
+            )
         elif option in ("-i", "--in-interface", "-o", "--out-interface"):
             name = self.next()
             key = "iifname" if option in ("-i", "--in-interface") else "oifname"
@@ -315,8 +326,9 @@ class _RuleParser:
         else:  # --ports: source or destination
             values = Values(ints=v.port_intervals(ports))
             rows = ((values, Values(ints=((0, 65535),))), (Values(ints=((0, 65535),)), values))
-            self.steps.append(Concat((f"{protocol}.sport", f"{protocol}.dport"), (0, 0), rows, negate,
-                                     f"--ports {ports}"))  # fmt: skip
+            self.steps.append(
+                Concat((f"{protocol}.sport", f"{protocol}.dport"), (0, 0), rows, negate, f"--ports {ports}")
+            )
 
     def _m_state(self, option: str, negate: bool) -> None:
         self._state(self.next(), negate, "--state")
@@ -343,21 +355,34 @@ class _RuleParser:
             for name in self.next().split(","):
                 if name != "NONE":
                     bits |= CT_STATUS[name.lower().replace("_", "-")]
-            self.steps.append(Test("ctstatus", single(bits), negate, any_bits=True, absent=has_state,
-                                   text=f"--ctstatus"))  # fmt: skip
+            self.steps.append(
+                Test("ctstatus", single(bits), negate, any_bits=True, absent=has_state, text="--ctstatus")
+            )
         elif option == "--ctdir":
-            self.steps.append(Test("ctdirection", single(CT_DIRECTION[self.next().lower()]), negate,
-                                   absent=has_state, text="--ctdir"))  # fmt: skip
+            self.steps.append(
+                Test(
+                    "ctdirection",
+                    single(CT_DIRECTION[self.next().lower()]),
+                    negate,
+                    absent=has_state,
+                    text="--ctdir",
+                )
+            )
         elif option == "--ctproto":
             name = self.next().lower()
             number = PROTOCOLS[name] if name in PROTOCOLS else v.integer(name)
             self.steps.append(Test("ctproto", single(number), negate, absent=has_state, text="--ctproto"))
         elif option in ("--ctorigsrc", "--ctorigdst", "--ctreplsrc", "--ctrepldst"):
-            key = {"--ctorigsrc": "ct.orig.saddr", "--ctorigdst": "ct.orig.daddr",
-                   "--ctreplsrc": "ct.reply.saddr", "--ctrepldst": "ct.reply.daddr"}[option]  # fmt: skip
+            key = {
+                "--ctorigsrc": "ct.orig.saddr",
+                "--ctorigdst": "ct.orig.daddr",
+                "--ctreplsrc": "ct.reply.saddr",
+                "--ctrepldst": "ct.reply.daddr",
+            }[option]
             interval, _ = v.address_interval(self.next(), self.family)
-            self.steps.append(Test(key, Values(ints=(interval,)), negate, family=self.family,
-                                   absent=has_state, text=option))  # fmt: skip
+            self.steps.append(
+                Test(key, Values(ints=(interval,)), negate, family=self.family, absent=has_state, text=option)
+            )
         else:
             argument = self.next() if self.peek() and not self.peek().startswith("-") else ""
             self.steps.append(Opaque(f"-m conntrack {option} {argument}".strip()))

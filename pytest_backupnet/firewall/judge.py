@@ -11,9 +11,19 @@ from .assemble import assemble
 from .evaluate import BudgetExceeded, Outcome, Walker
 from .facts import HostFacts, read_facts
 from .intervals import Intervals
-from .model import FULL_MARK, Concat, Ruleset, Test, VerdictMap
-from .paths import FlowPackets, KeyReader, PacketSpec, PacketState, entry_after, flow_packets
-from .routing import route_contexts
+from .model import CT_STATUS, FULL_MARK, IF_TYPES, Concat, Ruleset, Test, VerdictMap
+from .paths import (
+    ARP_PACKETS,
+    FlowPackets,
+    KeyReader,
+    PacketSpec,
+    PacketState,
+    answer_to,
+    entry_after,
+    flow_packets,
+    status_after,
+)
+from .routing import RouteContext, route_contexts
 from .sources import FIREWALL_COMMANDS, FIREWALL_FILES, RULE_SOURCES, Captured, text_of
 
 MAX_SEGMENTS = 2_000
@@ -38,7 +48,8 @@ class Segment:
     decided_by: str  # the deciding rule: table/chain/handle for nft, the iptables-save line for iptables
     path: str  # which packet it decides: "syn", "reply" (the SYN-ACK), "ack" (the connecting side's
     # later packets: the handshake's ACK and its data), "data" (the other side's later packets);
-    # "reply/ack" when an unknown decides which of them is stopped (the verdict is certain)
+    # "reply/ack" when an unknown decides which of them is stopped (the verdict is certain); "arp":
+    # the link's neighbour resolution (ARP) is dropped, so nothing gets through
     unknown: str = ""  # for "unknown": the rule and the match whose truth is not known
 
     def __str__(self) -> str:
@@ -123,6 +134,9 @@ def _judge_family(host: HostFirewall, flow: Flow, family: int, peers: Intervals)
         previous = packets.syn
         for packet in (packets.reply, packets.ack, packets.data):
             following = [(_next_state(previous, s, mark, ctmark, loose), w) for s, w in current]
+            early = packets.early(packet)
+            if early is not None:
+                events += _early_events(walker, early, following)
             current, outcomes = walker.walk(packet, following)
             if packet.name == "reply":
                 events += _retransmissions(walker, packets, outcomes, mark)
@@ -130,14 +144,16 @@ def _judge_family(host: HostFirewall, flow: Flow, family: int, peers: Intervals)
                 events += [_Event(o.verdict, o.label, packet.name, o.intervals) for o in outcomes]
             previous = packet
         events += [_Event("accept", "", "data", w) for _, w in current]
+        if family == 4 and any(b.family in ("arp", "netdev") for b in host.ruleset.base):
+            events += _arp_events(walker, contexts, mark)
     except BudgetExceeded as exc:
         return [_unknown_segment(family, peers, f"the ruleset is too large to evaluate here ({exc})", "syn")]
     for packet_name, label, where, policy in walker.evidence:
         events.append(_Event("evidence", label, packet_name, where, policy))
-    for where, text in walker.unknowns:
-        events.append(_Event("note", text, "", where))
-    for where, text in walker.weak_unknowns:
-        events.append(_Event("weak", text, "", where))
+    for where, text, packet_name in walker.unknowns:
+        events.append(_Event("note", text, packet_name, where))
+    for where, text, packet_name in walker.weak_unknowns:
+        events.append(_Event("weak", text, packet_name, where))
     return _segments(family, peers, events)
 
 
@@ -146,7 +162,50 @@ def _next_state(
 ) -> PacketState:
     """The next packet of the connection: a fresh mark, the entry as the previous packet left it."""
     entry = entry_after(previous, state, loose)
-    return PacketState(state.context, mark, state.ctmark if entry != "none" else ctmark, False, entry, state.nat)
+    ct_mark = state.ctmark if entry != "none" else ctmark
+    return PacketState(
+        state.context, mark, ct_mark, False, entry, state.nat, status_after(previous, state, loose)
+    )
+
+
+def _early_events(
+    walker: Walker, packet: PacketSpec, start: list[tuple[PacketState, Intervals]]
+) -> list[_Event]:
+    """Only a reject of the packets before the agent accepts the connection matters (see
+    FlowPackets.early); whether such packets exist depends on timing: the verdict is unknown."""
+    _, outcomes = walker.walk(packet, start)
+    return [
+        _Event(
+            "unknown",
+            f"{o.label} rejects the {packet.name} packets the kernel handles before the agent "
+            "accepts the connection (they have no owner yet): the connection breaks when the peer's data "
+            "comes first",
+            packet.name,
+            o.intervals,
+        )
+        for o in outcomes
+        if o.verdict == "reject"
+    ]
+
+
+def _arp_events(
+    walker: Walker, contexts: list[tuple[Intervals, RouteContext]], mark: int | None
+) -> list[_Event]:
+    """Neighbour resolution over Ethernet links (and links of unknown type): every ARP packet a flow
+    needs, both ways, through the netdev and arp chains; one dropped, and the link carries nothing."""
+    start = [
+        (PacketState(i, mark, None), part)
+        for i, (part, context) in enumerate(contexts)
+        if context.interface_type in (None, IF_TYPES["ether"]) and context.interface != "lo"
+    ]
+    events: list[_Event] = []
+    for number, packet in enumerate(ARP_PACKETS if start else ()):
+        passed, outcomes = walker.walk(packet, start)
+        events += [_Event("arp-accept", "", f"arp{number}", w) for _, w in passed]
+        for outcome in outcomes:
+            kind = "arp-unknown" if outcome.verdict == "unknown" else "arp-drop"
+            events.append(_Event(kind, outcome.label, f"arp{number}", outcome.intervals))
+    return events
 
 
 def _retransmissions(
@@ -156,27 +215,55 @@ def _retransmissions(
     retransmitted SYN is then "established", and rules may reject it (the connect is refused)."""
     events: list[_Event] = []
     again: list[Outcome] = []
+    rejects = [o for o in outcomes if o.verdict == "reject"]
+    for outcome, fate, label, where in _answer_fates(walker, packets.reply, rejects, mark):
+        if fate == "unknown":  # the answer to the SYN-ACK's reject is rejected in turn
+            text = f"{outcome.label} rejects the reply, but its answer: {label}"
+            events.append(_Event("unknown", text, "reply", where))
     for outcome in outcomes:
         if outcome.verdict in ("drop", "reject") and outcome.tracked:
             again.append(outcome)
         elif outcome.verdict in ("drop", "reject") and outcome.tracked is None:
-            events.append(_Event("unknown", f"{outcome.label}: whether conntrack saw the reply first",
-                                 "reply", outcome.intervals))  # fmt: skip
+            events.append(
+                _Event(
+                    "unknown",
+                    f"{outcome.label}: whether conntrack saw the reply first",
+                    "reply",
+                    outcome.intervals,
+                )
+            )
         else:
             events.append(_Event(outcome.verdict, outcome.label, "reply", outcome.intervals))
     if not again:
         return events
-    start = [(PacketState(o.state.context, mark, o.state.ctmark, False, "syn_recv", o.state.nat), o.intervals)
-             for o in again]  # fmt: skip
+    start = [
+        (
+            PacketState(
+                o.state.context,
+                mark,
+                o.state.ctmark,
+                False,
+                "syn_recv",
+                o.state.nat,
+                o.state.status | CT_STATUS["seen-reply"],
+            ),
+            o.intervals,
+        )
+        for o in again
+    ]
     _, retransmitted = walker.walk(packets.syn, start)
-    rejected = [r for r in _syn_events(walker, packets, retransmitted, mark) if r.kind in ("reject", "unknown")]
+    rejected = [
+        r for r in _syn_events(walker, packets, retransmitted, mark) if r.kind in ("reject", "unknown")
+    ]
     for outcome in again:
         remaining = outcome.intervals
         for event in rejected:
             where = iv.intersect(remaining, event.where)
             if where:
-                label = (f"{event.label}, a retransmitted SYN (the reply was {_VERDICT_WORDS[outcome.verdict]} "
-                         f"by {outcome.label})")  # fmt: skip
+                label = (
+                    f"{event.label}, a retransmitted SYN (the reply was {_VERDICT_WORDS[outcome.verdict]} "
+                    f"by {outcome.label})"
+                )
                 events.append(_Event(event.kind, label, "syn", where))
                 remaining = iv.subtract(remaining, where)
         if remaining:
@@ -189,38 +276,79 @@ def _syn_events(
 ) -> list[_Event]:
     """SYN outcomes; a reject stands only if its answer (reset or ICMP error) gets back."""
     events: list[_Event] = []
-    rejects: dict[bool, list[Outcome]] = {True: [], False: []}
+    rejects: list[Outcome] = []
     for outcome in outcomes:
-        if outcome.verdict == "reject" and outcome.tracked is None:
-            events.append(_Event("unknown", f"{outcome.label}: whether the rejected packet had a conntrack "
-                                 "entry (it rejects at the conntrack priority)", "syn", outcome.intervals))  # fmt: skip
-        elif outcome.verdict == "reject":
-            rejects["tcp" in outcome.detail and "reset" in outcome.detail].append(outcome)
+        if outcome.verdict == "reject":
+            rejects.append(outcome)
         else:
             events.append(_Event(outcome.verdict, outcome.label, "syn", outcome.intervals))
-    for tcp_reset, group in rejects.items():
+    for outcome, fate, label, where in _answer_fates(walker, packets.syn, rejects, mark):
+        if fate == "delivered":
+            events.append(_Event("reject", outcome.label, "syn", where))
+        elif fate == "drop":
+            events.append(_Event("drop", f"{outcome.label} (its answer is dropped by {label})", "syn", where))
+        else:
+            events.append(
+                _Event("unknown", f"{outcome.label} rejects, but its answer: {label}", "syn", where)
+            )
+    return events
+
+
+def _answer_fates(
+    walker: Walker, packet: PacketSpec, rejects: list[Outcome], mark: int | None
+) -> list[tuple[Outcome, str, str, Intervals]]:
+    """(reject, fate of its answer, the rule deciding that, where): delivered, drop, or unknown.
+
+    An answer that is itself rejected gets an answer of its own, which may well reach the peer
+    (an ICMP error about the reset): what the peer sees then is not followed here."""
+    fates: list[tuple[Outcome, str, str, Intervals]] = []
+    for outcome in (o for o in rejects if o.tracked is None):
+        reason = "whether the rejected packet had a conntrack entry (it rejects at the conntrack priority)"
+        fates.append((outcome, "unknown", reason, outcome.intervals))
+    for tcp_reset in (True, False):
+        group = [o for o in rejects if o.tracked is not None and _is_reset(o.detail) == tcp_reset]
         if not group:
             continue
-        # The answer is related to the connection when the rejected SYN had an entry, else invalid.
-        start = [(PacketState(o.state.context, mark, o.state.ctmark, False, "related" if o.tracked else "none",
-                              o.state.nat), o.intervals) for o in group]  # fmt: skip
-        delivered, blocked = walker.walk(packets.answer(tcp_reset), start)
+        # The answer is related to the connection when the rejected packet had an entry, else invalid.
+        start = [
+            (
+                PacketState(
+                    o.state.context,
+                    mark,
+                    o.state.ctmark,
+                    False,
+                    "related" if o.tracked else "none",
+                    o.state.nat,
+                    o.state.status,
+                ),
+                o.intervals,
+            )
+            for o in group
+        ]
+        delivered, blocked = walker.walk(answer_to(packet, tcp_reset), start)
         delivered_where = iv.normalize(p for _, w in delivered for p in w)
         for outcome in group:
-            events.append(
-                _Event("reject", outcome.label, "syn", iv.intersect(outcome.intervals, delivered_where))
-            )
+            where = iv.intersect(outcome.intervals, delivered_where)
+            if where:
+                fates.append((outcome, "delivered", "", where))
             for answer in blocked:
                 where = iv.intersect(outcome.intervals, answer.intervals)
-                if not where:
-                    continue
-                if answer.verdict == "unknown":
-                    events.append(_Event("unknown", f"{outcome.label} rejects, but its answer: {answer.label}",
-                                         "syn", where))  # fmt: skip
-                else:
-                    events.append(_Event("drop", f"{outcome.label} (its answer is "
-                                         f"{_VERDICT_WORDS[answer.verdict]} by {answer.label})", "syn", where))  # fmt: skip
-    return events
+                if where and answer.verdict == "drop":
+                    fates.append((outcome, "drop", answer.label, where))
+                elif where:
+                    fates.append(
+                        (
+                            outcome,
+                            "unknown",
+                            f"{_VERDICT_WORDS.get(answer.verdict, 'judged')} by {answer.label}",
+                            where,
+                        )
+                    )
+    return fates
+
+
+def _is_reset(detail: str) -> bool:
+    return "tcp" in detail and "reset" in detail
 
 
 @dataclass(frozen=True)
@@ -257,9 +385,14 @@ def _segments(family: int, peers: Intervals, events: list[_Event]) -> list[Segme
         pieces.append((point, end, _decide(events, active)))
     segments: list[Segment] = []
     for low, high, (verdict, label, path, unknown) in pieces:
-        if segments and segments[-1].verdict == verdict and segments[-1].decided_by == label and \
-                segments[-1].path == path and segments[-1].unknown == unknown and \
-                int(ipaddress.ip_address(segments[-1].last)) + 1 == low:  # fmt: skip
+        if (
+            segments
+            and segments[-1].verdict == verdict
+            and segments[-1].decided_by == label
+            and segments[-1].path == path
+            and segments[-1].unknown == unknown
+            and int(ipaddress.ip_address(segments[-1].last)) + 1 == low
+        ):
             segments[-1] = Segment(segments[-1].first, _address(family, high), verdict, label, path, unknown)
         else:
             segments.append(
@@ -270,6 +403,16 @@ def _segments(family: int, peers: Intervals, events: list[_Event]) -> list[Segme
 
 def _decide(events: list[_Event], active: Mapping[int, int]) -> tuple[str, str, str, str]:
     indices = sorted(active)
+    arp = [events[i] for i in indices if events[i].kind.startswith("arp-")]
+    by_packet: dict[str, set[str]] = {}
+    for event in arp:  # every ARP packet must pass: one certainly dropped drops the flow
+        by_packet.setdefault(event.path, set()).add(event.kind)
+    dropped = [e for e in arp if by_packet[e.path] == {"arp-drop"}]
+    if dropped:
+        return "drop", dropped[0].label, "arp", ""
+    doubt = [e for e in arp if e.kind != "arp-accept"]
+    if doubt:
+        return "unknown", doubt[0].label, "arp", f"{doubt[0].label}: whether ARP gets through is not known"
     verdicts = [events[i] for i in indices if events[i].kind in ("accept", "drop", "reject", "unknown")]
     kinds = {e.kind for e in verdicts}
     if len(kinds) == 1 and "unknown" not in kinds:
@@ -281,7 +424,11 @@ def _decide(events: list[_Event], active: Mapping[int, int]) -> tuple[str, str, 
         labels = list(dict.fromkeys(e.label for e in verdicts))
         label = labels[0] if len(labels) == 1 else " or ".join(labels[:3])
         return first.kind, label, "/".join(paths), ""
-    notes = [events[i] for i in indices if events[i].kind == "note"]
+    # The reason: an unknown for a packet whose fate differs, else any unknown met on the way.
+    deciding = {e.path for e in verdicts if e.kind != "accept"} | {"answer"}
+    notes = sorted(
+        (events[i] for i in indices if events[i].kind == "note"), key=lambda e: e.path not in deciding
+    )
     weak = [events[i] for i in indices if events[i].kind == "weak"]
     explicit = [e for e in verdicts if e.kind == "unknown"]
     reason = explicit[0].label if explicit else (notes[0].label if notes else (weak[0].label if weak else ""))
@@ -318,19 +465,29 @@ def _capped(segments: list[Segment]) -> list[Segment]:
     if len(segments) <= MAX_SEGMENTS:
         return segments
     rest = segments[MAX_SEGMENTS - 1 :]
-    return [*segments[: MAX_SEGMENTS - 1],
-            Segment(rest[0].first, rest[-1].last, "unknown", "", "syn",
-                    f"more than {MAX_SEGMENTS} address ranges with different verdicts")]  # fmt: skip
+    return [
+        *segments[: MAX_SEGMENTS - 1],
+        Segment(
+            rest[0].first,
+            rest[-1].last,
+            "unknown",
+            "",
+            "syn",
+            f"more than {MAX_SEGMENTS} address ranges with different verdicts",
+        ),
+    ]
 
 
 def _span(first: str, last: str) -> str:
     """CIDR when the range is exactly one network, else first-last."""
-    low, high = ipaddress.ip_address(first), ipaddress.ip_address(last)
-    networks = list(ipaddress.summarize_address_range(low, high)) if low.version == high.version else []
-    if len(networks) == 1:
-        network = networks[0]
-        return str(network.network_address) if network.num_addresses == 1 else str(network)
-    return f"{first}-{last}" if first != last else first
+    if first == last:
+        return first
+    low, high = int(ipaddress.ip_address(first)), int(ipaddress.ip_address(last))
+    size = high - low + 1
+    if size & (size - 1) == 0 and low % size == 0:
+        bits = 32 if "." in first else 128
+        return f"{first}/{bits - size.bit_length() + 1}"
+    return f"{first}-{last}"
 
 
 def _outside_marks(ruleset: Ruleset, written: int) -> tuple[bool, bool]:

@@ -23,7 +23,7 @@ KEYS = frozenset(
         "skuid", "skgid", "socket",
         "mark", "ctmark", "ctstate", "ctstate.xt", "ctstatus", "ctdirection", "ctproto", "cthelper",
         "pkttype", "fib.daddr.type", "fib.saddr.type", "fib.saddr.oif", "fib.daddr.oif",
-        "fragment", "ipsec",
+        "fragment", "ipsec", "arp.operation", "arp.saddr", "arp.daddr",
     }
 )  # fmt: skip
 
@@ -53,6 +53,15 @@ PROTOCOLS = {
     "ipv6-opts": 60, "sctp": 132, "udplite": 136, "dccp": 33, "mh": 135, "ipcomp": 108,
 }  # fmt: skip
 ETHER_TYPES = {"ip": 0x0800, "ip6": 0x86DD, "arp": 0x0806, "vlan": 0x8100, "8021q": 0x8100}
+ARP_OPERATIONS = {
+    "request": 1,
+    "reply": 2,
+    "rrequest": 3,
+    "rreply": 4,
+    "inrequest": 8,
+    "inreply": 9,
+    "nak": 10,
+}
 FULL_MARK = 0xFFFFFFFF
 
 

@@ -17,6 +17,7 @@ from . import values as v
 from .intervals import Interval, normalize
 from .model import (
     ADDRESS_TYPES,
+    ARP_OPERATIONS,
     CT_DIRECTION,
     CT_STATE,
     CT_STATUS,
@@ -53,8 +54,15 @@ _NOP_STATEMENTS = {
     "counter", "log", "dup", "ct helper", "ct timeout", "ct expectation", "secmark", "flow", "last",
     "comment", "reset",
 }  # fmt: skip
-_HARMLESS_MANGLE = {("ip", "dscp"), ("ip", "ecn"), ("ip", "ttl"), ("ip6", "dscp"), ("ip6", "ecn"),
-                    ("ip6", "hoplimit"), ("ip6", "flowlabel")}  # fmt: skip
+_HARMLESS_MANGLE = {
+    ("ip", "dscp"),
+    ("ip", "ecn"),
+    ("ip", "ttl"),
+    ("ip6", "dscp"),
+    ("ip6", "ecn"),
+    ("ip6", "hoplimit"),
+    ("ip6", "flowlabel"),
+}
 
 
 class JsonError(ValueError):
@@ -319,9 +327,11 @@ class _RuleReader:
         if name == "reject":
             kind = str(body.get("type", "") if isinstance(body, dict) else "") or "icmp"
             # nft lists a reject without the dependency it carries in the kernel (meta l4proto tcp, ...)
-            dependency = {"tcp reset": Test("l4proto", single(6), text="meta l4proto tcp"),
-                          "icmp": Test("nfproto", single(4), text="meta nfproto ipv4"),
-                          "icmpv6": Test("nfproto", single(6), text="meta nfproto ipv6")}.get(kind)  # fmt: skip
+            dependency = {
+                "tcp reset": Test("l4proto", single(6), text="meta l4proto tcp"),
+                "icmp": Test("nfproto", single(4), text="meta nfproto ipv4"),
+                "icmpv6": Test("nfproto", single(6), text="meta nfproto ipv6"),
+            }.get(kind)
             if dependency is not None and (kind == "tcp reset" or self.family == "inet"):
                 return [dependency, Verdict("reject", kind)]
             return [Verdict("reject", kind)]
@@ -345,9 +355,9 @@ class _RuleReader:
         if name == "vmap":
             return [self.vmap(body)]
         if name == "xt":
-            kind = body.get("type") if isinstance(body, dict) else ""
-            what = f"iptables compatibility {kind} {body.get('name') if isinstance(body, dict) else ''}"
-            return [Opaque(what)] if kind == "match" else [Taint(what)]
+            details = body if isinstance(body, dict) else {}
+            what = f"iptables compatibility {details.get('type', '')} {details.get('name', '')}"
+            return [Opaque(what)] if details.get("type") == "match" else [Taint(what)]
         return [Taint(f"statement {name} is not evaluated")]
 
     # matches
@@ -362,10 +372,22 @@ class _RuleReader:
             return Opaque(self._text(body))
         if op in ("<", ">", "<=", ">=", "⇐"):
             bound = self.scalar(operand, right)
-            interval = {"<": (0, bound - 1), ">": (bound + 1, 2**128), "<=": (0, bound), "⇐": (0, bound),
-                        ">=": (bound, 2**128)}[op]  # fmt: skip
-            return Test(operand.key, Values(ints=(interval,)), False, operand.mask, False, operand.family,
-                        text=self._text(body))  # fmt: skip
+            interval = {
+                "<": (0, bound - 1),
+                ">": (bound + 1, 2**128),
+                "<=": (0, bound),
+                "⇐": (0, bound),
+                ">=": (bound, 2**128),
+            }[op]
+            return Test(
+                operand.key,
+                Values(ints=(interval,)),
+                False,
+                operand.mask,
+                False,
+                operand.family,
+                text=self._text(body),
+            )
         if op not in ("==", "!=", "in"):
             return Opaque(self._text(body))
         any_bits = operand.bitmask and (op == "in" or isinstance(right, list))
@@ -377,9 +399,14 @@ class _RuleReader:
         else:
             values = self.values(operand, right)
         return Test(
-            operand.key, values, negate=op == "!=", mask=operand.mask, any_bits=any_bits,
-            family=operand.family, text=self._text(body),
-        )  # fmt: skip
+            operand.key,
+            values,
+            negate=op == "!=",
+            mask=operand.mask,
+            any_bits=any_bits,
+            family=operand.family,
+            text=self._text(body),
+        )
 
     def operand(self, expr: Any, depth: int = 0) -> _Operand | None:
         if depth > MAX_DEPTH or not isinstance(expr, dict) or len(expr) != 1:
@@ -590,11 +617,21 @@ def _mark_expression(target: str, expr: Any, depth: int) -> SetMark:
             except v.BadValue:
                 return unknown
             if op == "&":
-                return SetMark(target, inner.keep & constant, inner.xor & constant, inner.source,
-                               inner.source_mask & constant)  # fmt: skip
+                return SetMark(
+                    target,
+                    inner.keep & constant,
+                    inner.xor & constant,
+                    inner.source,
+                    inner.source_mask & constant,
+                )
             if op == "|":
-                return SetMark(target, inner.keep & ~constant & FULL_MARK, inner.xor | constant, inner.source,
-                               inner.source_mask & ~constant & FULL_MARK)  # fmt: skip
+                return SetMark(
+                    target,
+                    inner.keep & ~constant & FULL_MARK,
+                    inner.xor | constant,
+                    inner.source,
+                    inner.source_mask & ~constant & FULL_MARK,
+                )
             return SetMark(target, inner.keep, inner.xor ^ constant, inner.source, inner.source_mask)
     return unknown
 
@@ -612,6 +649,12 @@ def _payload(body: dict[str, Any]) -> _Operand | None:
         return _Operand(f"{protocol}.{field_name}", _PORT)
     if protocol in ("sctp", "dccp", "udplite") and field_name in ("sport", "dport"):
         return _Operand("other.port", _PORT)
+    if protocol == "ether" and field_name == "type":
+        return _Operand("protocol", _INT, symbols=ETHER_TYPES)
+    if protocol == "arp" and field_name == "operation":
+        return _Operand("arp.operation", _INT, symbols=ARP_OPERATIONS)
+    if protocol == "arp" and field_name in ("saddr ip", "daddr ip"):
+        return _Operand(f"arp.{field_name.split()[0]}", _ADDRESS, 4)
     if protocol == "tcp" and field_name == "flags":
         return _Operand("tcp.flags", _INT, symbols=TCP_FLAGS, bitmask=True)
     if protocol == "icmp" and field_name == "type":

@@ -9,7 +9,7 @@ cut along; every other key is a single value, a set of possible values, absent, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .facts import HostFacts
 from .intervals import Intervals
@@ -81,7 +81,9 @@ class PacketSpec:
     tcp_flags: tuple[int, ...]  # the flag combinations these packets carry
     direction: int  # conntrack direction
     owner: str  # whose socket: "agent" (the agent's, leaving), "demux" (input after early demux),
-    # "accepting" (input of a connection the agent has not yet accepted), "" none
+    # "" none
+    families: tuple[str, ...] = ()  # the families whose chains see it; () for IP: ip/ip6, inet, netdev
+    arp_operation: int = 0  # for "arp": 1 request, 2 reply
 
 
 @dataclass(frozen=True)
@@ -92,18 +94,99 @@ class FlowPackets:
     ack: PacketSpec
     data: PacketSpec
 
-    def answer(self, tcp_reset: bool) -> PacketSpec:
-        """The reset or ICMP error answering a rejected SYN, from the rejecting host to the SYN's source."""
-        if self.egress:  # the SYN was the host's own: the answer loops back to it
-            hops, saddr, daddr, sport, dport = LOOPBACK, "peer", "host", "port", "local"
-        else:
-            hops, saddr, daddr, sport, dport = LOCAL_OUT, "host", "peer", "port", "remote"
-        if not tcp_reset:
-            saddr = "host"
-        flags = (TCP_FLAGS["rst"] | TCP_FLAGS["ack"],) if tcp_reset else ()
-        return PacketSpec("answer", hops, saddr, daddr, 6 if tcp_reset else 1, sport if tcp_reset else "",
-                          dport if tcp_reset else "", flags, CT_DIRECTION["reply"], "")  # fmt: skip
+    def early(self, packet: PacketSpec) -> PacketSpec | None:
+        """Packets of an inbound connection before the agent accepts it: the peer's first data, and
+        the kernel's ACKs of it, belong to no socket's owner yet. Dropped, TCP sends them again
+        once the agent has accepted; rejected, the reset ends the connection."""
+        if self.egress or packet.name not in ("ack", "data"):
+            return None
+        return replace(packet, owner="")
 
+
+def answer_to(packet: PacketSpec, tcp_reset: bool) -> PacketSpec:
+    """The reset or ICMP error answering a rejected packet, from the rejecting host to its source:
+    back to the host itself when the packet was leaving it, out to the peer when it was arriving."""
+    leaving = packet.hops[0].side == "out"
+    hops = LOOPBACK if leaving else LOCAL_OUT
+    if not tcp_reset:  # an ICMP error comes from the host's own address
+        daddr = "host" if leaving else packet.saddr
+        return PacketSpec("answer", hops, "host", daddr, 1, "", "", (), CT_DIRECTION["reply"], "")
+    flags = (TCP_FLAGS["rst"] | TCP_FLAGS["ack"],)
+    return PacketSpec(
+        "answer",
+        hops,
+        packet.daddr,
+        packet.saddr,
+        6,
+        packet.dport,
+        packet.sport,
+        flags,
+        CT_DIRECTION["reply"] if packet.direction == 0 else CT_DIRECTION["original"],
+        "",
+    )
+
+
+_ARP_FAMILIES = ("arp", "netdev")
+# Neighbour resolution on an Ethernet link: the host asks for the next hop's address and answers
+# the next hop's questions; a link where either is dropped carries nothing, whatever the IP rules.
+ARP_PACKETS = (
+    PacketSpec(
+        "arp",
+        (Hop("output", "out"), Hop("egress", "out")),
+        "host",
+        "neighbour",
+        0,
+        "",
+        "",
+        (),
+        0,
+        "",
+        _ARP_FAMILIES,
+        1,
+    ),
+    PacketSpec(
+        "arp",
+        (Hop("ingress", "in"), Hop("input", "in")),
+        "neighbour",
+        "host",
+        0,
+        "",
+        "",
+        (),
+        0,
+        "",
+        _ARP_FAMILIES,
+        2,
+    ),
+    PacketSpec(
+        "arp",
+        (Hop("ingress", "in"), Hop("input", "in")),
+        "neighbour",
+        "host",
+        0,
+        "",
+        "",
+        (),
+        0,
+        "",
+        _ARP_FAMILIES,
+        1,
+    ),
+    PacketSpec(
+        "arp",
+        (Hop("output", "out"), Hop("egress", "out")),
+        "host",
+        "neighbour",
+        0,
+        "",
+        "",
+        (),
+        0,
+        "",
+        _ARP_FAMILIES,
+        2,
+    ),
+)
 
 _SYN, _SYN_ACK = (TCP_FLAGS["syn"],), (TCP_FLAGS["syn"] | TCP_FLAGS["ack"],)
 _LATER = (TCP_FLAGS["ack"], TCP_FLAGS["psh"] | TCP_FLAGS["ack"])
@@ -127,7 +210,8 @@ def flow_packets(egress: bool) -> FlowPackets:
         False,
         PacketSpec("syn", ARRIVAL, *inwards[:2], 6, *inwards[2:], _SYN, 0, ""),
         PacketSpec("reply", LOCAL_OUT, *outwards[:2], 6, *outwards[2:], _SYN_ACK, 1, "agent"),
-        PacketSpec("ack", ARRIVAL, *inwards[:2], 6, *inwards[2:], _LATER, 0, "accepting"),
+        # the handshake's ACK finds the listener by early demux, the later packets the agent's socket
+        PacketSpec("ack", ARRIVAL, *inwards[:2], 6, *inwards[2:], _LATER, 0, "demux"),
         PacketSpec("data", LOCAL_OUT, *outwards[:2], 6, *outwards[2:], _LATER, 1, "agent"),
     )
 
@@ -144,6 +228,7 @@ class PacketState:
     # "established"; for an answer, "related" when the rejected packet had one.
     entry: str = "none"
     nat: int = 0  # ct status bits set by NAT on the SYN
+    status: int = 0  # the entry's ct status (confirmed, seen-reply, assured) before this packet
 
 
 # The state conntrack gives a packet, by the entry before it (nf_conntrack_proto_tcp's table).
@@ -168,6 +253,28 @@ def conntrack_state(packet: PacketSpec, entry: str, loose: bool | None) -> str |
     return given
 
 
+VISIBLE_NAT = CT_STATUS["snat"] | CT_STATUS["dnat"]
+
+
+def _own_status(packet: PacketSpec, entry: str) -> int:
+    """What conntrack records when it sees this packet: a reply, or the handshake completing."""
+    if packet.name == "reply":
+        return CT_STATUS["seen-reply"]
+    if packet.name == "ack" and entry == "syn_recv":
+        return CT_STATUS["assured"]
+    return 0
+
+
+def status_after(packet: PacketSpec, state: PacketState, loose: bool | None) -> int:
+    """The entry's ct status once the packet has passed (and been confirmed, for a first packet)."""
+    given = None if state.untracked else conntrack_state(packet, state.entry, loose)
+    if given == "new":
+        return CT_STATUS["confirmed"]
+    if given == "established":
+        return state.status | _own_status(packet, state.entry)
+    return state.status
+
+
 def entry_after(packet: PacketSpec, state: PacketState, loose: bool | None) -> str:
     """The connection's entry once the packet has passed (its notrack leaves the entry as it was)."""
     if state.untracked:
@@ -189,6 +296,8 @@ class KeyReader:
 
     def static(self, packet: PacketSpec, hop: Hop, context: RouteContext) -> dict[str, Resolved]:
         """Keys that do not depend on the packet's state."""
+        if packet.name == "arp":
+            return self._arp(packet, hop, context)
         keys: dict[str, Resolved] = {}
         family = self.family
         keys["nfproto"] = Known(family)
@@ -237,8 +346,61 @@ class KeyReader:
         )
         owner = self._owner(packet, hop)
         keys["skuid"], keys["skgid"] = owner
-        keys["socket"] = ABSENT if owner[0] is ABSENT else (Known(1) if not isinstance(owner[0], Unknown)
-                                                            else owner[0])  # fmt: skip
+        keys["socket"] = (
+            ABSENT if owner[0] is ABSENT else (Known(1) if not isinstance(owner[0], Unknown) else owner[0])
+        )
+        return keys
+
+    def _arp(self, packet: PacketSpec, hop: Hop, context: RouteContext) -> dict[str, Resolved]:
+        """An ARP packet: no IP header, no transport, no conntrack; sender and target addresses."""
+        keys: dict[str, Resolved] = dict.fromkeys(
+            (
+                "saddr",
+                "daddr",
+                "l4proto",
+                "tcp.sport",
+                "tcp.dport",
+                "th.sport",
+                "th.dport",
+                "udp.sport",
+                "udp.dport",
+                "other.port",
+                "tcp.flags",
+                "icmp.type",
+                "icmpv6.type",
+                "skuid",
+                "skgid",
+                "socket",
+                "fib.daddr.type",
+                "fib.saddr.type",
+                "fib.saddr.oif",
+                "fib.daddr.oif",
+                "fragment",
+                "ipsec",
+            ),
+            ABSENT,
+        )
+        keys["protocol"] = Known(0x0806)
+        keys["nfproto"] = Known(0)
+        keys["arp.operation"] = Known(packet.arp_operation)
+        neighbour: Resolved = Known(context.gateway) if context.gateway is not None else PEER
+        host = self._address("host", context)
+        keys["arp.saddr"] = host if packet.saddr == "host" else neighbour
+        keys["arp.daddr"] = host if packet.daddr == "host" else neighbour
+        device: Resolved = (
+            Known(context.interface)
+            if context.interface is not None
+            else Unknown(f"the interface towards the peer is not known ({context.note})")
+        )
+        interface_type: Resolved = (
+            Known(context.interface_type) if context.interface_type is not None else device
+        )
+        if hop.side == "out":
+            keys.update(oifname=device, iifname=Known(""), oiftype=interface_type, iiftype=ABSENT)
+        else:
+            keys.update(iifname=device, oifname=Known(""), iiftype=interface_type, oiftype=ABSENT)
+        broadcast = packet.arp_operation == 1 and hop.side == "in"
+        keys["pkttype"] = Known(1 if broadcast else 0)
         return keys
 
     def _address(self, role: str, context: RouteContext) -> Resolved:
@@ -275,9 +437,6 @@ class KeyReader:
         return Known(context.peer_type)
 
     def _owner(self, packet: PacketSpec, hop: Hop) -> tuple[Resolved, Resolved]:
-        if packet.owner == "accepting" and hop.hook == "input":
-            unknown = Unknown("a connection's socket before the agent accepts it (the listener's, then none)")
-            return unknown, unknown
         demuxed = packet.owner == "demux" and hop.hook == "input"
         if (packet.owner == "agent" and hop.side == "out") or demuxed:
             if demuxed and self.facts.early_demux is None:
@@ -292,9 +451,15 @@ class KeyReader:
         return ABSENT, ABSENT
 
     def stateful(
-        self, key: str, packet: PacketSpec, hop: Hop, priority: int, state: PacketState, flow_egress: bool,
+        self,
+        key: str,
+        packet: PacketSpec,
+        hop: Hop,
+        priority: int,
+        state: PacketState,
+        flow_egress: bool,
         context: RouteContext,
-    ) -> Resolved:  # fmt: skip
+    ) -> Resolved:
         """Keys read from the packet's state and its conntrack entry."""
         if key == "mark":
             return Known(state.mark) if state.mark is not None else Unknown("a mark set outside the ruleset")
@@ -309,8 +474,10 @@ class KeyReader:
                 )
             return Known(bits)
         if tracked is None:
-            return Unknown("the packet's conntrack state is not known (rules at the conntrack priority -200, "
-                           "or a mid-stream pickup with nf_conntrack_tcp_loose not known)")  # fmt: skip
+            return Unknown(
+                "the packet's conntrack state is not known (rules at the conntrack priority -200, "
+                "or a mid-stream pickup with nf_conntrack_tcp_loose not known)"
+            )
         if tracked in ("invalid", "untracked"):
             return ABSENT
         picked = tracked == "new" and packet.name != "syn"  # an entry created by this later packet
@@ -321,12 +488,9 @@ class KeyReader:
                 else Unknown("a ct mark set outside the ruleset")
             )
         if key == "ctstatus":
-            bits = state.nat
-            if packet.name in ("reply", "ack", "data") and not picked:
-                bits |= CT_STATUS["seen-reply"] | CT_STATUS["confirmed"]
-            if packet.name in ("ack", "data") and not picked:
-                bits |= CT_STATUS["assured"]
-            return Known(bits)
+            if picked:
+                return Known(0)
+            return Known(state.status | (state.nat & VISIBLE_NAT) | _own_status(packet, state.entry))
         if key == "ctdirection":
             return Known(0 if picked else packet.direction)
         if key == "ctproto":
@@ -338,8 +502,12 @@ class KeyReader:
             original_destination = "peer" if flow_egress else "host"
             if picked and packet.direction == 1:  # picked up from the server's side
                 original_source, original_destination = original_destination, original_source
-            role = {"ct.orig.saddr": original_source, "ct.orig.daddr": original_destination,
-                    "ct.reply.saddr": original_destination, "ct.reply.daddr": original_source}[key]  # fmt: skip
+            role = {
+                "ct.orig.saddr": original_source,
+                "ct.orig.daddr": original_destination,
+                "ct.reply.saddr": original_destination,
+                "ct.reply.daddr": original_source,
+            }[key]
             return self._address(role, context)
         return Unknown(f"{key} is not evaluated")
 
@@ -348,6 +516,8 @@ def conntrack_view(
     packet: PacketSpec, hop: Hop, priority: int, state: PacketState, loose: bool | None
 ) -> str | None:
     """The packet's conntrack state at this hook and priority; None when it is not known."""
+    if packet.name == "arp":
+        return "invalid"  # ARP is not tracked
     if state.untracked:
         return "untracked"
     if packet.name == "answer":  # the kernel attaches the rejected packet's entry when it builds the answer

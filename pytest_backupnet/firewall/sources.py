@@ -66,7 +66,8 @@ FIREWALL_COMMANDS: Mapping[str, tuple[str, ...]] = {
     "nft-json": ("nft", "-j", "list", "ruleset"),
     "nft-text": ("nft", "-a", "list", "ruleset"),
     "nft-json-tables": (
-        "sh", "-c",
+        "sh",
+        "-c",
         'nft list tables | while read -r _ family name; do echo "# table $family $name"; '
         'nft -j list table "$family" "$name"; echo; done',
     ),
@@ -105,8 +106,9 @@ FIREWALL_FILES: tuple[str, ...] = (
 )
 
 RULE_SOURCES = (
-    "nft-json", "nft-text", "nft-json-tables", "nft-json-libnftables", "nft-text-libnftables", "iptables-nft-save",
-    "ip6tables-nft-save", "iptables-legacy-save", "ip6tables-legacy-save", "iptables-save", "ip6tables-save",
+    "nft-json", "nft-text", "nft-json-tables", "nft-json-libnftables", "nft-text-libnftables",
+    "iptables-nft-save", "ip6tables-nft-save", "iptables-legacy-save", "ip6tables-legacy-save",
+    "iptables-save", "ip6tables-save",
 )  # fmt: skip
 _PERMISSION = ("permission denied", "operation not permitted", "must be root", "eperm", "eacces")
 

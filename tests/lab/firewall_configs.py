@@ -29,9 +29,13 @@ class Config:
 CONFIGS: list[Config] = []
 
 
-def config(name: str, setup: HostSetup | None = None, extra: tuple[str, ...] = (), real_tool: bool = True,
-           expect: tuple[tuple[str, int, str, str], ...] = ()) -> Callable[[Callable[[LabHost], None]],
-                                                                           Callable[[LabHost], None]]:  # fmt: skip
+def config(
+    name: str,
+    setup: HostSetup | None = None,
+    extra: tuple[str, ...] = (),
+    real_tool: bool = True,
+    expect: tuple[tuple[str, int, str, str], ...] = (),
+) -> Callable[[Callable[[LabHost], None]], Callable[[LabHost], None]]:
     def register(load: Callable[[LabHost], None]) -> Callable[[LabHost], None]:
         CONFIGS.append(Config(name, load, setup or HostSetup(), extra, real_tool, expect))
         return load
@@ -121,6 +125,32 @@ table netdev edge {
   chain out0 { type filter hook egress device "eth0" priority 0; policy accept;
     ip daddr 198.19.63.0/24 tcp dport 8086 drop
   }
+}
+""",
+    )
+
+
+@config("nft-netdev-drops-arp")
+def _nft_netdev_arp(host: LabHost) -> None:
+    tools.nft(
+        host,
+        """
+table netdev edge {
+  chain in0 { type filter hook ingress device "eth0" priority 0; policy drop;
+    ip protocol tcp accept
+  }
+}
+""",
+    )
+
+
+@config("nft-arp-filter")
+def _nft_arp_filter(host: LabHost) -> None:
+    tools.nft(
+        host,
+        """
+table arp filter {
+  chain input { type filter hook input priority 0; policy accept; arp operation reply drop; }
 }
 """,
     )
@@ -348,19 +378,22 @@ def _example(file: str, prepare: str = "") -> Callable[[LabHost], None]:
 
 EXAMPLE_FILES = {  # file -> why it is left out, or ""
     "all-in-one.nft": "", "arp-filter.nft": "", "bridge-filter.nft": "", "ct_helpers.nft": "",
-    "inet-filter.nft": "", "inet-nat.nft": "", "ipv4-filter.nft": "", "ipv4-mangle.nft": "", "ipv4-nat.nft": "",
-    "ipv4-raw.nft": "", "ipv6-filter.nft": "", "ipv6-mangle.nft": "", "ipv6-nat.nft": "", "ipv6-raw.nft": "",
-    "nat.nft": "", "netdev-ingress.nft": "", "overview.nft": "", "sets_and_maps.nft": "", "workstation.nft": "",
+    "inet-filter.nft": "", "inet-nat.nft": "", "ipv4-filter.nft": "", "ipv4-mangle.nft": "",
+    "ipv4-nat.nft": "", "ipv4-raw.nft": "", "ipv6-filter.nft": "", "ipv6-mangle.nft": "",
+    "ipv6-nat.nft": "", "ipv6-raw.nft": "", "nat.nft": "", "netdev-ingress.nft": "", "overview.nft": "",
+    "sets_and_maps.nft": "", "workstation.nft": "",
     "load_balancing.nft": "this kernel refuses its nat chain at priority -300 (Operation not supported)",
     "secmark.nft": "needs SELinux secmark contexts, which this kernel does not have",
 }  # fmt: skip
 for _file, _why in EXAMPLE_FILES.items():
     if not _why:
-        CONFIGS.append(Config(
-            f"debian-example-{_file.removesuffix('.nft')}",
-            _example(_file, "table ip filter {}\n" if _file == "sets_and_maps.nft" else ""),
-            HostSetup(interfaces=("eth0", "eth1"), extra_links=EXAMPLE_LINKS),
-        ))  # fmt: skip
+        CONFIGS.append(
+            Config(
+                f"debian-example-{_file.removesuffix('.nft')}",
+                _example(_file, "table ip filter {}\n" if _file == "sets_and_maps.nft" else ""),
+                HostSetup(interfaces=("eth0", "eth1"), extra_links=EXAMPLE_LINKS),
+            )
+        )
 CONFIGS.append(Config("debian-nftables-conf", lambda h: tools.nft_file(h, "/etc/nftables.conf")))
 
 
@@ -452,26 +485,51 @@ COMMIT
 """
 
 for _backend in ("nft", "legacy"):
-    CONFIGS.append(Config(f"iptables-services-{_backend}", lambda h, b=_backend: tools.iptables_restore(
-        h, RHEL_SYSCONFIG_IPTABLES, b), extra=("198.19.128.1",)))  # fmt: skip
-    CONFIGS.append(Config(f"netfilter-persistent-{_backend}", lambda h, b=_backend: tools.iptables_restore(
-        h, PERSISTENT_RULES_V4, b), HostSetup(port_range=(32768, 60999)),
-        ("198.19.90.1", "198.19.91.1", "198.19.92.15", "198.19.93.1", "198.19.94.1", "198.19.95.1")))  # fmt: skip
-    CONFIGS.append(Config(f"iptables-stateless-{_backend}", lambda h, b=_backend: tools.iptables_restore(
-        h, STATELESS_RULES_V4, b), extra=("198.19.200.1",)))  # fmt: skip
-    CONFIGS.append(Config(f"iptables-owner-{_backend}", lambda h, b=_backend: tools.iptables_restore(
-        h, OWNER_RULES_V4, b), HostSetup(agent_uid=4242, agent_gid=4242)))  # fmt: skip
+    CONFIGS.append(
+        Config(
+            f"iptables-services-{_backend}",
+            lambda h, b=_backend: tools.iptables_restore(h, RHEL_SYSCONFIG_IPTABLES, b),
+            extra=("198.19.128.1",),
+        )
+    )
+    CONFIGS.append(
+        Config(
+            f"netfilter-persistent-{_backend}",
+            lambda h, b=_backend: tools.iptables_restore(h, PERSISTENT_RULES_V4, b),
+            HostSetup(port_range=(32768, 60999)),
+            ("198.19.90.1", "198.19.91.1", "198.19.92.15", "198.19.93.1", "198.19.94.1", "198.19.95.1"),
+        )
+    )
+    CONFIGS.append(
+        Config(
+            f"iptables-stateless-{_backend}",
+            lambda h, b=_backend: tools.iptables_restore(h, STATELESS_RULES_V4, b),
+            extra=("198.19.200.1",),
+        )
+    )
+    CONFIGS.append(
+        Config(
+            f"iptables-owner-{_backend}",
+            lambda h, b=_backend: tools.iptables_restore(h, OWNER_RULES_V4, b),
+            HostSetup(agent_uid=4242, agent_gid=4242),
+        )
+    )
 
 
 @config("legacy-policy-drop-no-rules")
 def _legacy_policy(host: LabHost) -> None:
     tools.iptables(host, "legacy", "-P", "OUTPUT", "DROP")
-    tools.nft(host, "table inet filter {\n  chain output { type filter hook output priority 0; policy accept; }\n}\n")
+    tools.nft(
+        host,
+        "table inet filter {\n  chain output { type filter hook output priority 0; policy accept; }\n}\n",
+    )
 
 
 @config("legacy-and-nft-together", extra=("198.19.10.1", "198.19.11.1", "198.19.12.1"))
 def _legacy_and_nft(host: LabHost) -> None:
-    tools.iptables_restore(host, """\
+    tools.iptables_restore(
+        host,
+        """\
 *filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
@@ -479,20 +537,29 @@ def _legacy_and_nft(host: LabHost) -> None:
 -A INPUT -s 198.19.10.0/24 -j DROP
 -A OUTPUT -d 198.19.11.0/24 -p tcp -m tcp --dport 8086 -j REJECT
 COMMIT
-""", "legacy")
-    tools.iptables_restore(host, """\
+""",
+        "legacy",
+    )
+    tools.iptables_restore(
+        host,
+        """\
 *filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 -A INPUT -s 198.19.12.0/24 -p tcp -m tcp --dport 2548 -j DROP
 COMMIT
-""", "nft")
-    tools.nft(host, """
+""",
+        "nft",
+    )
+    tools.nft(
+        host,
+        """
 table inet filter {
   chain output { type filter hook output priority 10; policy accept; ip daddr 198.19.13.0/24 drop; }
 }
-""")
+""",
+    )
 
 
 # Docker's chains, as dockerd (24-27, iptables backend) creates them for the default bridge and one
@@ -540,7 +607,9 @@ COMMIT
 """
 
 for _backend in ("nft", "legacy"):
-    CONFIGS.append(Config(f"docker-{_backend}", lambda h, b=_backend: tools.iptables_restore(h, DOCKER_RULES, b)))
+    CONFIGS.append(
+        Config(f"docker-{_backend}", lambda h, b=_backend: tools.iptables_restore(h, DOCKER_RULES, b))
+    )
 
 
 # ufw, as an admin configures it, on both iptables backends
@@ -565,11 +634,22 @@ UFW_LOCKED_DOWN = (
 )
 for _backend in ("nft", "legacy"):
     _setup = HostSetup(legacy_iptables=_backend == "legacy")
-    CONFIGS.append(Config(f"ufw-server-{_backend}", lambda h: tools.ufw(h, *UFW_SERVER), _setup,
-                          ("198.19.50.1", "198.19.60.1", "198.19.128.1")))  # fmt: skip
-    CONFIGS.append(Config(f"ufw-locked-down-{_backend}", lambda h: tools.ufw(h, *UFW_LOCKED_DOWN),
-                          HostSetup(interfaces=("eth0", "eth1"), legacy_iptables=_backend == "legacy"),
-                          ("198.19.20.1", "198.19.200.1")))  # fmt: skip
+    CONFIGS.append(
+        Config(
+            f"ufw-server-{_backend}",
+            lambda h: tools.ufw(h, *UFW_SERVER),
+            _setup,
+            ("198.19.50.1", "198.19.60.1", "198.19.128.1"),
+        )
+    )
+    CONFIGS.append(
+        Config(
+            f"ufw-locked-down-{_backend}",
+            lambda h: tools.ufw(h, *UFW_LOCKED_DOWN),
+            HostSetup(interfaces=("eth0", "eth1"), legacy_iptables=_backend == "legacy"),
+            ("198.19.20.1", "198.19.200.1"),
+        )
+    )
 
 
 # firewalld, its daemon running inside the host, configured with firewall-cmd
@@ -623,13 +703,17 @@ def _firewalld_rich(host: LabHost) -> None:
 
 @config("firewalld-services")
 def _firewalld_services(host: LabHost) -> None:
-    tools.firewalld_config(host, "services/buagent.xml", """<?xml version="1.0" encoding="utf-8"?>
+    tools.firewalld_config(
+        host,
+        "services/buagent.xml",
+        """<?xml version="1.0" encoding="utf-8"?>
 <service>
   <short>BUAgent</short>
   <description>IBM Cloud Backup agent management port</description>
   <port protocol="tcp" port="2548"/>
 </service>
-""")
+""",
+    )
     tools.firewalld(host, "--add-service=buagent", "--add-service=http", "--remove-service=ssh")
 
 
@@ -641,9 +725,10 @@ def _firewalld_policy(host: LabHost) -> None:
         "--permanent --policy=egress --add-ingress-zone=HOST",
         "--permanent --policy=egress --add-egress-zone=ANY",
         "--permanent --policy=egress --set-target=REJECT",
-        "--permanent --policy=egress --add-rich-rule='rule family=ipv4 destination address=198.19.0.0/18 port "
-        "port=8086-8087 protocol=tcp accept'",
-        "--permanent --policy=egress --add-rich-rule='rule family=ipv4 destination address=198.19.70.0/24 drop'",
+        "--permanent --policy=egress --add-rich-rule='rule family=ipv4 destination address=198.19.0.0/18 "
+        "port port=8086-8087 protocol=tcp accept'",
+        "--permanent --policy=egress --add-rich-rule='rule family=ipv4 destination "
+        "address=198.19.70.0/24 drop'",
         "--permanent --add-port=2548/tcp",
         "--reload",
     )
@@ -652,8 +737,9 @@ def _firewalld_policy(host: LabHost) -> None:
 @config("firewalld-iptables-backend", extra=("198.19.20.1",))
 def _firewalld_iptables(host: LabHost) -> None:
     conf = (host.workdir / "etc" / "firewalld" / "firewalld.conf").read_text()
-    tools.firewalld_config(host, "firewalld.conf", conf.replace("FirewallBackend=nftables",
-                                                                "FirewallBackend=iptables"))  # fmt: skip
+    tools.firewalld_config(
+        host, "firewalld.conf", conf.replace("FirewallBackend=nftables", "FirewallBackend=iptables")
+    )
     tools.firewalld(host, "--add-port=2548/tcp", "--zone=drop --add-source=198.19.20.0/24")
 
 
@@ -678,8 +764,11 @@ def _fail2ban_nft(host: LabHost) -> None:
 
 @config("fail2ban-nftables-multiport", extra=("198.19.5.5", "198.19.6.6"))
 def _fail2ban_nft_multiport(host: LabHost) -> None:
-    tools.fail2ban(host, JAIL_LOCAL.format(action="nftables-multiport", ports="ssh,2548"),
-                   {"sshd": ["198.19.5.5", "198.19.6.6"]})  # fmt: skip
+    tools.fail2ban(
+        host,
+        JAIL_LOCAL.format(action="nftables-multiport", ports="ssh,2548"),
+        {"sshd": ["198.19.5.5", "198.19.6.6"]},
+    )
 
 
 @config("fail2ban-iptables", extra=("198.19.5.5",))
@@ -689,72 +778,82 @@ def _fail2ban_iptables(host: LabHost) -> None:
 
 @config("fail2ban-iptables-multiport", HostSetup(legacy_iptables=True), ("198.19.5.5",))
 def _fail2ban_iptables_multiport(host: LabHost) -> None:
-    tools.fail2ban(host, JAIL_LOCAL.format(action="iptables-multiport", ports="ssh,2548"),
-                   {"sshd": ["198.19.5.5"]})  # fmt: skip
+    tools.fail2ban(
+        host, JAIL_LOCAL.format(action="iptables-multiport", ports="ssh,2548"), {"sshd": ["198.19.5.5"]}
+    )
 
 
 # What each configuration is built to give, beside agreeing with the kernel: proof that it loaded.
-E, I = "egress", "inbound"
+E, IN = "egress", "inbound"
 EXPECT: dict[str, tuple[tuple[str, int, str, str], ...]] = {
     "nft-hardened": ((E, 8086, "198.19.1.1", "accept"), (E, 8087, "198.19.64.1", "reject"),
-                     (E, 8086, "198.19.200.1", "drop"), (I, 2548, "198.19.1.1", "accept"),
-                     (I, 2548, "198.19.200.1", "drop")),
-    "nft-stateless-replies": ((E, 8086, "198.19.3.3", "drop"), (I, 2548, "198.19.1.1", "accept"),
-                              (I, 2548, "198.19.200.1", "drop")),
-    "nft-hooks-everywhere": ((I, 2548, "198.19.100.1", "drop"), (E, 8087, "198.19.50.9", "drop"),
-                             (I, 2548, "198.19.60.7", "drop"), (I, 2548, "198.19.61.1", "drop"),
+                     (E, 8086, "198.19.200.1", "drop"), (IN, 2548, "198.19.1.1", "accept"),
+                     (IN, 2548, "198.19.200.1", "drop")),
+    "nft-stateless-replies": ((E, 8086, "198.19.3.3", "drop"), (IN, 2548, "198.19.1.1", "accept"),
+                              (IN, 2548, "198.19.200.1", "drop")),
+    "nft-hooks-everywhere": ((IN, 2548, "198.19.100.1", "drop"), (E, 8087, "198.19.50.9", "drop"),
+                             (IN, 2548, "198.19.60.7", "drop"), (IN, 2548, "198.19.61.1", "drop"),
                              (E, 8086, "198.19.63.1", "drop"), (E, 8086, "198.19.1.1", "accept")),
     "nft-dormant": ((E, 8086, "198.19.9.9", "drop"), (E, 8086, "198.19.1.1", "accept")),
-    "nft-interfaces": ((E, 8087, "198.19.200.1", "drop"), (I, 2548, "198.19.200.1", "accept"),
-                       (I, 2548, "198.19.100.1", "drop"), (E, 8086, "198.19.100.1", "reject")),
+    "nft-netdev-drops-arp": ((E, 8086, "198.19.1.1", "drop"), (IN, 2548, "198.19.1.1", "drop")),
+    "nft-arp-filter": ((E, 8086, "198.19.1.1", "drop"), (IN, 2548, "198.19.1.1", "drop")),
+    "nft-interfaces": ((E, 8087, "198.19.200.1", "drop"), (IN, 2548, "198.19.200.1", "accept"),
+                       (IN, 2548, "198.19.100.1", "drop"), (E, 8086, "198.19.100.1", "reject")),
     "nft-marks": ((E, 8087, "198.19.70.1", "drop"), (E, 8086, "198.19.71.1", "reject"),
-                  (E, 8086, "198.19.72.1", "drop"), (I, 2548, "198.19.73.1", "drop")),
+                  (E, 8086, "198.19.72.1", "drop"), (IN, 2548, "198.19.73.1", "drop")),
     "nft-owner": ((E, 8086, "198.19.1.1", "accept"), (E, 8086, "198.19.20.1", "drop"),
-                  (I, 2548, "198.19.1.1", "accept"), (E, 8086, "198.19.21.1", "drop")),
+                  (IN, 2548, "198.19.1.1", "accept"), (E, 8086, "198.19.21.1", "drop")),
     "nft-notrack": ((E, 8086, "198.19.80.1", "drop"), (E, 8086, "198.19.81.1", "accept"),
-                    (I, 2548, "198.19.82.1", "accept"), (I, 2548, "198.19.81.1", "drop")),
+                    (IN, 2548, "198.19.82.1", "accept"), (IN, 2548, "198.19.81.1", "drop")),
     "nft-maps-and-sets": ((E, 8086, "198.19.1.1", "accept"), (E, 8086, "198.19.7.7", "drop"),
                           (E, 8086, "198.19.8.8", "reject"), (E, 8087, "198.19.8.8", "accept"),
-                          (E, 8086, "198.19.9.1", "drop"), (I, 2548, "198.19.12.1", "reject")),
-    "nft-fib": ((I, 2548, "198.19.30.1", "drop"), (I, 2548, "198.19.1.1", "accept")),
+                          (E, 8086, "198.19.9.1", "drop"), (IN, 2548, "198.19.12.1", "reject")),
+    "nft-fib": ((IN, 2548, "198.19.30.1", "drop"), (IN, 2548, "198.19.1.1", "accept")),
     "nft-nat": ((E, 8087, "198.19.40.1", "drop"), (E, 8086, "198.19.40.1", "accept")),
-    "nft-reject-answers": ((I, 2548, "198.19.90.1", "reject"), (I, 2548, "198.19.91.1", "drop"),
+    "nft-reject-answers": ((IN, 2548, "198.19.90.1", "reject"), (IN, 2548, "198.19.91.1", "drop"),
                            (E, 8086, "198.19.90.1", "drop")),
-    "iptables-services-nft": ((I, 2548, "198.19.128.1", "reject"), (I, 2548, "198.19.1.1", "accept")),
-    "netfilter-persistent-nft": ((I, 2548, "198.19.90.1", "drop"), (E, 8087, "198.19.91.1", "drop"),
-                                 (I, 2548, "198.19.92.15", "drop"), (E, 8086, "198.19.94.1", "drop"),
-                                 (I, 2548, "198.19.95.1", "reject"), (E, 8086, "198.19.200.1", "reject"),
-                                 (E, 8087, "198.19.1.1", "accept"), (I, 2548, "198.19.1.1", "accept")),
+    "iptables-services-nft": ((IN, 2548, "198.19.128.1", "reject"), (IN, 2548, "198.19.1.1", "accept")),
+    "netfilter-persistent-nft": ((IN, 2548, "198.19.90.1", "drop"), (E, 8087, "198.19.91.1", "drop"),
+                                 (IN, 2548, "198.19.92.15", "drop"), (E, 8086, "198.19.94.1", "drop"),
+                                 (IN, 2548, "198.19.95.1", "reject"), (E, 8086, "198.19.200.1", "reject"),
+                                 (E, 8087, "198.19.1.1", "accept"), (IN, 2548, "198.19.1.1", "accept")),
     "iptables-stateless-nft": ((E, 8086, "198.19.200.1", "drop"), (E, 8086, "198.19.1.1", "accept")),
     "iptables-owner-nft": ((E, 8086, "198.19.1.1", "accept"), (E, 8087, "198.19.200.1", "reject"),
-                           (I, 2548, "198.19.1.1", "accept")),
-    "legacy-policy-drop-no-rules": ((E, 8086, "198.19.1.1", "drop"), (I, 2548, "198.19.1.1", "drop")),
-    "legacy-and-nft-together": ((I, 2548, "198.19.10.1", "drop"), (E, 8086, "198.19.11.1", "reject"),
-                                (I, 2548, "198.19.12.1", "drop"), (E, 8086, "198.19.13.1", "drop")),
-    "docker-nft": ((I, 2548, "198.19.1.1", "accept"), (E, 8086, "198.19.1.1", "accept")),
-    "ufw-server-nft": ((E, 8087, "198.19.60.1", "reject"), (I, 2548, "198.19.128.1", "drop"),
-                       (I, 2548, "198.19.1.1", "accept")),
+                           (IN, 2548, "198.19.1.1", "accept")),
+    "legacy-policy-drop-no-rules": ((E, 8086, "198.19.1.1", "drop"), (IN, 2548, "198.19.1.1", "drop")),
+    "legacy-and-nft-together": ((IN, 2548, "198.19.10.1", "drop"), (E, 8086, "198.19.11.1", "reject"),
+                                (IN, 2548, "198.19.12.1", "drop"), (E, 8086, "198.19.13.1", "drop")),
+    "docker-nft": ((IN, 2548, "198.19.1.1", "accept"), (E, 8086, "198.19.1.1", "accept")),
+    "ufw-server-nft": ((E, 8087, "198.19.60.1", "reject"), (IN, 2548, "198.19.128.1", "drop"),
+                       (IN, 2548, "198.19.1.1", "accept")),
     "ufw-locked-down-nft": ((E, 8086, "198.19.1.1", "accept"), (E, 8086, "198.19.100.1", "drop"),
-                            (I, 2548, "198.19.200.1", "reject"), (I, 2548, "198.19.1.1", "accept")),
-    "firewalld-default": ((I, 2548, "198.19.1.1", "accept"),),
-    "firewalld-closed": ((I, 2548, "198.19.1.1", "reject"), (E, 8086, "198.19.1.1", "accept")),
-    "firewalld-zones-by-source": ((I, 2548, "198.19.10.1", "accept"), (I, 2548, "198.19.20.1", "drop"),
-                                  (I, 2548, "198.19.30.1", "reject"), (I, 2548, "198.19.40.1", "accept"),
-                                  (I, 2548, "198.19.1.1", "reject")),
-    "firewalld-zones-by-interface": ((I, 2548, "198.19.1.1", "accept"), (I, 2548, "198.19.200.1", "drop")),
-    "firewalld-rich-rules": ((I, 2548, "198.19.5.1", "reject"), (I, 2548, "198.19.6.1", "drop"),
-                             (I, 2548, "198.19.1.1", "accept"), (I, 2548, "198.19.200.1", "reject")),
-    "firewalld-services": ((I, 2548, "198.19.1.1", "accept"),),
+                            (IN, 2548, "198.19.200.1", "reject"), (IN, 2548, "198.19.1.1", "accept")),
+    "firewalld-default": ((IN, 2548, "198.19.1.1", "accept"),),
+    "firewalld-closed": ((IN, 2548, "198.19.1.1", "reject"), (E, 8086, "198.19.1.1", "accept")),
+    "firewalld-zones-by-source": ((IN, 2548, "198.19.10.1", "accept"), (IN, 2548, "198.19.20.1", "drop"),
+                                  (IN, 2548, "198.19.30.1", "reject"), (IN, 2548, "198.19.40.1", "accept"),
+                                  (IN, 2548, "198.19.1.1", "reject")),
+    "firewalld-zones-by-interface": ((IN, 2548, "198.19.1.1", "accept"), (IN, 2548, "198.19.200.1", "drop")),
+    "firewalld-rich-rules": ((IN, 2548, "198.19.5.1", "reject"), (IN, 2548, "198.19.6.1", "drop"),
+                             (IN, 2548, "198.19.1.1", "accept"), (IN, 2548, "198.19.200.1", "reject")),
+    "firewalld-services": ((IN, 2548, "198.19.1.1", "accept"),),
     "firewalld-outbound-policy": ((E, 8086, "198.19.1.1", "accept"), (E, 8086, "198.19.70.1", "drop"),
                                   (E, 8086, "198.19.100.1", "reject")),
-    "firewalld-iptables-backend": ((I, 2548, "198.19.20.1", "drop"), (I, 2548, "198.19.1.1", "accept")),
-    "fail2ban-nftables": ((I, 2548, "198.19.5.5", "reject"), (I, 2548, "198.19.5.6", "accept")),
-    "fail2ban-nftables-multiport": ((I, 2548, "198.19.5.5", "reject"), (I, 2548, "198.19.6.6", "reject")),
-    "fail2ban-iptables": ((I, 2548, "198.19.5.5", "reject"), (I, 2548, "198.19.5.6", "accept")),
-    "fail2ban-iptables-multiport": ((I, 2548, "198.19.5.5", "reject"),),
-    "debian-example-workstation": ((I, 2548, "198.19.1.1", "drop"), (E, 8086, "198.19.1.1", "accept")),
+    "firewalld-iptables-backend": ((IN, 2548, "198.19.20.1", "drop"), (IN, 2548, "198.19.1.1", "accept")),
+    "fail2ban-nftables": ((IN, 2548, "198.19.5.5", "reject"), (IN, 2548, "198.19.5.6", "accept")),
+    "fail2ban-nftables-multiport": ((IN, 2548, "198.19.5.5", "reject"), (IN, 2548, "198.19.6.6", "reject")),
+    "fail2ban-iptables": ((IN, 2548, "198.19.5.5", "reject"), (IN, 2548, "198.19.5.6", "accept")),
+    "fail2ban-iptables-multiport": ((IN, 2548, "198.19.5.5", "reject"),),
+    "debian-example-workstation": ((IN, 2548, "198.19.1.1", "drop"), (E, 8086, "198.19.1.1", "accept")),
 }  # fmt: skip
-for _name, _twin in (("iptables-services", ""), ("netfilter-persistent", ""), ("iptables-stateless", ""),
-                     ("iptables-owner", ""), ("docker", ""), ("ufw-server", ""), ("ufw-locked-down", "")):  # fmt: skip
+for _name, _twin in (
+    ("iptables-services", ""),
+    ("netfilter-persistent", ""),
+    ("iptables-stateless", ""),
+    ("iptables-owner", ""),
+    ("docker", ""),
+    ("ufw-server", ""),
+    ("ufw-locked-down", ""),
+):
     EXPECT[f"{_name}-legacy"] = EXPECT[f"{_name}-nft"]
 CONFIGS[:] = [replace(c, expect=EXPECT.get(c.name, ())) for c in CONFIGS]

@@ -33,8 +33,11 @@ class GeneratedCase:
 
     def describe(self) -> str:
         parts = [f"seed {self.seed}, {self.setup}"]
-        for title, text in (("nft -f", self.nft), ("iptables-nft-restore", self.iptables_nft),
-                            ("iptables-legacy-restore", self.iptables_legacy)):  # fmt: skip
+        for title, text in (
+            ("nft -f", self.nft),
+            ("iptables-nft-restore", self.iptables_nft),
+            ("iptables-legacy-restore", self.iptables_legacy),
+        ):
             if text:
                 parts.append(f"--- {title}\n{text}")
         return "\n".join(parts)
@@ -90,7 +93,9 @@ class _Generator:
         found = []
         for base in self.random.sample(HOT, count):
             third = int(base.split(".")[2]) + self.random.randrange(0, 8)
-            found.append(self.random.choice((f"198.19.{third}.0/24", f"198.19.{third}.{self.random.randrange(256)}")))
+            found.append(
+                self.random.choice((f"198.19.{third}.0/24", f"198.19.{third}.{self.random.randrange(256)}"))
+            )
         return found
 
     def source_ports(self) -> str:
@@ -125,9 +130,12 @@ class _Generator:
         if kind == "ip6":
             return f"ip6 saddr {self.random.choice(('fe80::/64', '2001:db8::/32'))}"
         if kind == "state":
-            states = self.random.sample(["new", "established", "related", "invalid", "untracked"],
-                                        self.random.randint(1, 2))  # fmt: skip
-            return f"ct state {negate}{{ {', '.join(states)} }}" if len(states) > 1 else f"ct state {states[0]}"
+            states = self.random.sample(
+                ["new", "established", "related", "invalid", "untracked"], self.random.randint(1, 2)
+            )
+            return (
+                f"ct state {negate}{{ {', '.join(states)} }}" if len(states) > 1 else f"ct state {states[0]}"
+            )
         if kind == "status":
             return f"ct status {self.random.choice(('dnat', 'snat', 'seen-reply'))}"
         if kind == "direction":
@@ -135,10 +143,13 @@ class _Generator:
         if kind == "ctmark":
             return f"ct mark {negate}{self.random.choice(('0x0', '0x5', '0x10'))}"
         if kind == "mark":
-            return self.random.choice(("meta mark 0x10", "meta mark & 0xf0 == 0x10", "meta mark != 0x0",
-                                       "meta mark 0x5"))  # fmt: skip
+            return self.random.choice(
+                ("meta mark 0x10", "meta mark & 0xf0 == 0x10", "meta mark != 0x0", "meta mark 0x5")
+            )
         if kind == "fib":
-            return self.random.choice(("fib daddr type local", "fib daddr type != local", "fib saddr type local"))
+            return self.random.choice(
+                ("fib daddr type local", "fib daddr type != local", "fib saddr type local")
+            )
         if kind == "concat":
             items = ", ".join(f"{n} . {self.random.choice(PORTS)}" for n in self.disjoint_networks(3))
             return f"ip daddr . tcp dport {{ {items} }}"
@@ -148,11 +159,12 @@ class _Generator:
             return f"meta skuid {negate}{self.random.choice((0, 4242))}"
         if kind in ("iif", "oif"):
             name = self.random.choice(("eth0", "eth1", "lo", "eth*"))
-            return f'{kind}name {negate}"{name}"'  
+            return f'{kind}name {negate}"{name}"'
         return "fib saddr . iif oif missing"
 
-    def nft_rule(self, hook: str, kind: str, priority: int, users: list[str], family: str,
-                 netdev: bool = False) -> str:  # fmt: skip
+    def nft_rule(
+        self, hook: str, kind: str, priority: int, users: list[str], family: str, netdev: bool = False
+    ) -> str:
         parts = [self.nft_match(hook, netdev, family) for _ in range(self.random.choice((1, 1, 2, 2, 3)))]
         ipv6 = any(p.startswith("ip6") for p in parts)
         if ipv6:  # one rule matches one address family
@@ -165,21 +177,31 @@ class _Generator:
         if statement < 0.12:
             parts.append(self.random.choice(("meta mark set 0x10", "meta mark set meta mark | 0x5")))
         elif statement < 0.18 and not netdev:
-            parts.append(self.random.choice(("ct mark set 0x5", "ct mark set meta mark", "meta mark set ct mark")))
+            parts.append(
+                self.random.choice(("ct mark set 0x5", "ct mark set meta mark", "meta mark set ct mark"))
+            )
         elif statement < 0.24 and not netdev and hook in ("prerouting", "output") and priority < -200:
             parts.append("notrack")
         verdicts = ["accept", "accept", "drop", "drop", ""]
         if hook in ("input", "output") and kind == "filter" and not netdev:
-            verdicts += ["reject", "meta l4proto tcp reject with tcp reset",
-                         "reject with icmpx admin-prohibited" if family == "inet" else
-                         "reject with icmp host-prohibited"]  # fmt: skip
+            verdicts += [
+                "reject",
+                "meta l4proto tcp reject with tcp reset",
+                "reject with icmpx admin-prohibited"
+                if family == "inet"
+                else "reject with icmp host-prohibited",
+            ]
         if kind == "nat" and hook == "postrouting":
-            verdicts += ["masquerade"] + ([] if ipv6 else [f"snat {'ip ' if family == 'inet' else ''}to 198.18.0.2"])
+            verdicts += ["masquerade"] + (
+                [] if ipv6 else [f"snat {'ip ' if family == 'inet' else ''}to 198.18.0.2"]
+            )
         if users:
             verdicts += [f"jump {self.random.choice(users)}", f"goto {self.random.choice(users)}"]
         if self.chance(0.1) and users and not netdev:
-            targets = ", ".join(f"{n} : {self.random.choice(['accept', 'drop', 'jump ' + users[0]])}"
-                                for n in self.disjoint_networks(2))  # fmt: skip
+            targets = ", ".join(
+                f"{n} : {self.random.choice(['accept', 'drop', 'jump ' + users[0]])}"
+                for n in self.disjoint_networks(2)
+            )
             return f"ip daddr vmap {{ {targets} }}"
         return " ".join([*parts, self.random.choice(verdicts)]).strip()
 
@@ -193,7 +215,10 @@ class _Generator:
             users = [f"u{index}{n}" for n in range(self.random.randint(0, 2))]
             for position, user in enumerate(users):
                 deeper = users[position + 1 :]
-                rules = [self.nft_rule("user", "filter", 0, deeper, family) for _ in range(self.random.randint(1, 3))]
+                rules = [
+                    self.nft_rule("user", "filter", 0, deeper, family)
+                    for _ in range(self.random.randint(1, 3))
+                ]
                 if self.chance(0.4):
                     rules.append("return")
                 lines.append(f"  chain {user} {{")
@@ -208,24 +233,38 @@ class _Generator:
                 elif hook == "output" and self.chance(0.2):
                     kind = "route"
                 policy = "drop" if self.chance(0.2) and kind != "nat" else "accept"
-                rules = [self.nft_rule(hook, kind, priority, users, family) for _ in range(self.random.randint(1, 5))]
+                rules = [
+                    self.nft_rule(hook, kind, priority, users, family)
+                    for _ in range(self.random.randint(1, 5))
+                ]
                 lines.append(f"  chain c{chain} {{")
                 lines.append(f"    type {kind} hook {hook} priority {priority}; policy {policy};")
                 if policy == "drop" and self.chance(0.7):
-                    lines.append(self.random.choice(("    ct state established,related accept",
-                                                     "    tcp dport { 8086, 8087, 2548 } accept",
-                                                     "    ip saddr 198.19.0.0/17 accept")))  # fmt: skip
+                    lines.append(
+                        self.random.choice(
+                            (
+                                "    ct state established,related accept",
+                                "    tcp dport { 8086, 8087, 2548 } accept",
+                                "    ip saddr 198.19.0.0/17 accept",
+                            )
+                        )
+                    )
                 lines += [f"    {r}" for r in rules]
                 lines.append("  }")
             lines.append("}")
             tables.append("\n".join(lines))
         if self.chance(0.3):
             hook = self.random.choice(("ingress", "egress"))
-            rules = [self.nft_rule(hook, "filter", 0, [], "netdev", netdev=True)
-                     for _ in range(self.random.randint(1, 3))]  # fmt: skip
-            body = "\n".join(f"    {r}" for r in rules)
-            tables.append(f"table netdev edge {{\n  chain c {{\n    type filter hook {hook} device \"eth0\" "
-                          f"priority {self.random.choice((-500, 0))}; policy accept;\n{body}\n  }}\n}}")  # fmt: skip
+            rules = [
+                self.nft_rule(hook, "filter", 0, [], "netdev", netdev=True)
+                for _ in range(self.random.randint(1, 3))
+            ]
+            # ARP passes: whether a link resolves neighbours is proved by its own lab configurations
+            body = "\n".join(f"    {r}" for r in ["meta protocol arp accept", *rules])
+            tables.append(
+                f'table netdev edge {{\n  chain c {{\n    type filter hook {hook} device "eth0" '
+                f"priority {self.random.choice((-500, 0))}; policy accept;\n{body}\n  }}\n}}"
+            )
         return "\n".join(tables) + "\n"
 
     # iptables
@@ -250,22 +289,30 @@ class _Generator:
             return f"-p tcp -m tcp {negate}--dport {self.random.choice(PORTS)}"
         if kind == "sport":
             low, high = self.range
-            return f"-p tcp -m tcp {negate}--sport {self.random.choice((f'{low}:{high}', '2548', '30000:31000'))}"
+            ports = self.random.choice((f"{low}:{high}", "2548", "30000:31000"))
+            return f"-p tcp -m tcp {negate}--sport {ports}"
         if kind == "multiport":
-            return f"-p tcp -m multiport {negate}--dports {','.join(str(p) for p in self.random.sample(PORTS, 2))}"
+            ports = ",".join(str(p) for p in self.random.sample(PORTS, 2))
+            return f"-p tcp -m multiport {negate}--dports {ports}"
         if kind == "state":
-            return f"-m state {negate}--state {','.join(self.random.sample(['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'], 2))}"  # noqa: E501
+            states = ",".join(
+                self.random.sample(["NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED"], 2)
+            )
+            return f"-m state {negate}--state {states}"
         if kind == "conntrack":
-            return f"-m conntrack {negate}--ctstate {','.join(self.random.sample(['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'DNAT'], 2))}"  # noqa: E501
+            states = ",".join(self.random.sample(["NEW", "ESTABLISHED", "RELATED", "INVALID", "DNAT"], 2))
+            return f"-m conntrack {negate}--ctstate {states}"
         if kind == "mark":
             return f"-m mark {negate}--mark {self.random.choice(('0x10', '0x5', '0x10/0xf0'))}"
         if kind == "connmark":
             return f"-m connmark {negate}--mark {self.random.choice(('0x5', '0x10'))}"
         if kind == "iprange":
             low = self.random.randrange(0, 250)
-            return f"-m iprange {negate}--{self.random.choice(('src', 'dst'))}-range 198.19.{low}.0-198.19.{low + 3}.255"
+            side = self.random.choice(("src", "dst"))
+            return f"-m iprange {negate}--{side}-range 198.19.{low}.0-198.19.{low + 3}.255"
         if kind == "addrtype":
-            return f"-m addrtype {negate}--{self.random.choice(('src', 'dst'))}-type {self.random.choice(('LOCAL', 'UNICAST'))}"  # noqa: E501
+            side, kind = self.random.choice(("src", "dst")), self.random.choice(("LOCAL", "UNICAST"))
+            return f"-m addrtype {negate}--{side}-type {kind}"
         if kind == "owner":
             return f"-m owner {negate}--uid-owner {self.random.choice((0, 4242))}"
         return '-m comment --comment "generated rule"'
@@ -279,17 +326,23 @@ class _Generator:
                 parts.append(match)
         if any(p.startswith("-p tcp") for p in parts):  # one -p per rule, first
             first = next(p for p in parts if p.startswith("-p tcp"))
-            parts = [first] + [p.replace("-p tcp ", "") if p.startswith("-p tcp -m multiport") else p
-                               for p in parts if p is not first and not p.startswith("-p tcp -m tcp")]  # fmt: skip
+            parts = [first] + [
+                p.replace("-p tcp ", "") if p.startswith("-p tcp -m multiport") else p
+                for p in parts
+                if p is not first and not p.startswith("-p tcp -m tcp")
+            ]
         targets = ["ACCEPT", "DROP", "DROP", "RETURN"] if table != "nat" else ["ACCEPT", "RETURN"]
         if table == "filter" and chain in ("INPUT", "OUTPUT", "user"):
             targets += ["REJECT", "REJECT --reject-with icmp-admin-prohibited"]
             if any(p.startswith("-p tcp") for p in parts):
                 targets.append("REJECT --reject-with tcp-reset")
         if table == "mangle":
-            targets += ["MARK --set-xmark 0x10/0xffffffff", "CONNMARK --set-xmark 0x5/0xffffffff",
-                        "CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff",
-                        "CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff"]  # fmt: skip
+            targets += [
+                "MARK --set-xmark 0x10/0xffffffff",
+                "CONNMARK --set-xmark 0x5/0xffffffff",
+                "CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff",
+                "CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff",
+            ]
         if table == "raw":
             targets += ["CT --notrack"]
         if table == "nat" and chain == "POSTROUTING":
@@ -301,8 +354,12 @@ class _Generator:
         return f"-A {append_to or chain} {' '.join(parts)} {jump} {target}".replace("  ", " ")
 
     def iptables(self) -> str:
-        layout = {"raw": ("PREROUTING", "OUTPUT"), "mangle": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
-                  "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"), "filter": ("INPUT", "OUTPUT")}  # fmt: skip
+        layout = {
+            "raw": ("PREROUTING", "OUTPUT"),
+            "mangle": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
+            "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
+            "filter": ("INPUT", "OUTPUT"),
+        }
         blocks: list[str] = []
         for table in self.random.sample(list(layout), self.random.randint(1, 3)):
             lines = [f"*{table}"]
@@ -315,11 +372,15 @@ class _Generator:
             lines += [f":{u} - [0:0]" for u in users]
             rules: list[str] = []
             for position, user in enumerate(users):
-                rules += [self.ipt_rule("user", table, users[position + 1 :], user)
-                          for _ in range(self.random.randint(1, 2))]  # fmt: skip
+                rules += [
+                    self.ipt_rule("user", table, users[position + 1 :], user)
+                    for _ in range(self.random.randint(1, 2))
+                ]
             for chain in chains:
                 rules += [self.ipt_rule(chain, table, users) for _ in range(self.random.randint(0, 3))]
-            if any(p.startswith(":INPUT DROP") or p.startswith(":OUTPUT DROP") for p in lines) and self.chance(0.7):
+            if any(
+                p.startswith(":INPUT DROP") or p.startswith(":OUTPUT DROP") for p in lines
+            ) and self.chance(0.7):
                 rules.insert(0, "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
                 rules.insert(0, "-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
             lines += rules

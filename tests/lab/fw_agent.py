@@ -1,6 +1,6 @@
 """The lab's stand-in for the agent and for its peers, as one small program run inside a namespace.
 
-    fw_agent.py listen [--uid N --gid N --comm NAME] ADDR:PORT ...   accept, echo one byte, close
+    fw_agent.py listen [--uid N --gid N --comm NAME] ADDR:PORT ...   accept, echo one byte, wait for close
     fw_agent.py connect [--uid N --gid N --comm NAME] [--timeout S]    JSON tasks on stdin:
         [{"dst": "198.19.1.1", "port": 8086, "src": "198.19.1.1"?}, ...] -> JSON results on stdout:
         "open" (connected, and a byte went there and back) | "error:ECONNREFUSED" | ... (the connect
@@ -13,6 +13,7 @@ It takes the agent's user and process name (what `ps` shows) so that owner and s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import os
@@ -53,14 +54,19 @@ def listen(specs: list[str]) -> None:
                     connection.setblocking(False)
                     selector.register(connection, selectors.EVENT_READ, "echo")
                     continue
+                # Echo, and close only after the client does: packets sent after close() have no
+                # socket (no owner), and rules by owner would see them differently.
                 connection = key.fileobj  # type: ignore[assignment]
-                selector.unregister(connection)
                 data = connection.recv(16)
                 if data:
                     connection.send(data[:1])
+                    continue
+                selector.unregister(connection)
                 connection.close()
             except OSError:
-                pass
+                with contextlib.suppress(KeyError, ValueError):
+                    selector.unregister(key.fileobj)
+                key.fileobj.close()  # type: ignore[union-attr]
 
 
 def connect(tasks: list[dict[str, object]], timeout: float) -> list[str]:
@@ -87,7 +93,7 @@ def connect(tasks: list[dict[str, object]], timeout: float) -> list[str]:
         selector.register(sock, selectors.EVENT_WRITE, index)
     deadline = time.monotonic() + timeout
     while selector.get_map() and time.monotonic() < deadline:
-        for key, events in selector.select(max(0.0, deadline - time.monotonic())):
+        for key, _ in selector.select(max(0.0, deadline - time.monotonic())):
             sock = key.fileobj  # type: ignore[assignment]
             index = key.data
             if results[index] == "timeout":  # the connect finished
