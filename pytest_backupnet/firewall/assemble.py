@@ -21,7 +21,7 @@ from .ipt_save import (
     parse_ipsets,
     parse_save,
 )
-from .model import BaseChain, Chain, Jump, Rule, Ruleset, Step, Taint
+from .model import BaseChain, Chain, Jump, Rule, Ruleset, Step, Taint, make_rule
 from .nft_json import JsonError, chain_id, load_json, load_table_documents, parse_nft
 from .nft_text import TextRuleset, parse_text, table_names
 from .sources import Captured, is_missing, is_permission_error, text_of
@@ -221,7 +221,7 @@ def _saved_chains(
                 else:
                     steps.append(step)
             label = f'{label_prefix} {rule.chain} "{rule.text}"'
-            rules_by_chain.setdefault(rule.chain, []).append(Rule(tuple(steps), label))
+            rules_by_chain.setdefault(rule.chain, []).append(make_rule(tuple(steps), label))
         for name, rules in rules_by_chain.items():
             chains[ident(name)] = Chain(ident(name), f"{label_prefix} {name}", tuple(rules))
             if name in BUILTIN_HOOKS and (legacy or not have_json):

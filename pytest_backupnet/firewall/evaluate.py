@@ -131,12 +131,14 @@ class Walker:
         self.unknowns: list[tuple[Intervals, str, str]] = []
         self.weak_unknowns: list[tuple[Intervals, str, str]] = []
         self.evidence: list[tuple[str, str, Intervals, bool]] = []  # (packet, label, where, by policy)
-        self._static: dict[tuple[PacketSpec, Hop, int], dict[str, Resolved]] = {}
+        self._static: dict[tuple[int, int, int], dict[str, Resolved]] = {}
+        self._keep: list[PacketSpec] = []  # packets whose ids key _static
 
     # the walk
 
     def walk(self, packet: PacketSpec, branches: list[Branch]) -> tuple[list[Branch], list[Outcome]]:
         """Through every hop of `packet`: (branches accepted at the end, outcomes decided on the way)."""
+        self._keep.append(packet)
         outcomes: list[Outcome] = []
         families = packet.families or self.ip_families
         for hop in packet.hops:
@@ -493,7 +495,7 @@ class Walker:
             return self.reader.stateful(
                 key, place.packet, place.hop, place.priority, state, self.egress, context
             )
-        cache_key = (place.packet, place.hop, state.context)
+        cache_key = (id(place.packet), id(place.hop), state.context)  # both live as long as the walk
         static = self._static.get(cache_key)
         if static is None:
             static = self.reader.static(place.packet, place.hop, context)
@@ -582,10 +584,13 @@ def _set_mark(step: SetMark, state: PacketState, tracked: str | None) -> PacketS
 
 
 def _merge(branches: Iterable[Branch]) -> list[Branch]:
-    merged: dict[PacketState, list[tuple[int, int]]] = {}
+    merged: dict[PacketState, list[Intervals]] = {}
     for state, where in branches:
-        merged.setdefault(state, []).extend(where)
-    return [(state, iv.normalize(pairs)) for state, pairs in merged.items()]
+        merged.setdefault(state, []).append(where)
+    return [
+        (state, parts[0] if len(parts) == 1 else iv.normalize(p for part in parts for p in part))
+        for state, parts in merged.items()
+    ]
 
 
 def _describe(step: Match) -> str:

@@ -144,7 +144,7 @@ def parse_save(text: str, family: int, ipsets: Mapping[str, IpSet] | None = None
 
 def _rule(line: str, family: int, ipsets: Mapping[str, IpSet]) -> SavedRule:
     try:
-        tokens = shlex.split(line)
+        tokens = shlex.split(line) if any(c in line for c in "\"'\\") else line.split()
     except ValueError:
         tokens = []
     if len(tokens) < 2:

@@ -148,13 +148,23 @@ def _judge_family(host: HostFirewall, flow: Flow, family: int, peers: Intervals)
             events += _arp_events(walker, contexts, mark)
     except BudgetExceeded as exc:
         return [_unknown_segment(family, peers, f"the ruleset is too large to evaluate here ({exc})", "syn")]
+    evidence: dict[tuple[str, str, bool], list[Intervals]] = {}
     for packet_name, label, where, policy in walker.evidence:
-        events.append(_Event("evidence", label, packet_name, where, policy))
-    for where, text, packet_name in walker.unknowns:
-        events.append(_Event("note", text, packet_name, where))
-    for where, text, packet_name in walker.weak_unknowns:
-        events.append(_Event("weak", text, packet_name, where))
+        if packet_name in ("syn", "reply"):  # what an accept names (see _accept_label)
+            evidence.setdefault((packet_name, label, policy), []).append(where)
+    notes: dict[tuple[str, str, str], list[Intervals]] = {}
+    for kind, found in (("note", walker.unknowns), ("weak", walker.weak_unknowns)):
+        for where, text, packet_name in found:
+            notes.setdefault((kind, text, packet_name), []).append(where)
+    for (packet_name, label, policy), parts in evidence.items():
+        events.append(_Event("evidence", label, packet_name, _joined(parts), policy))
+    for (kind, text, packet_name), parts in notes.items():
+        events.append(_Event(kind, text, packet_name, _joined(parts)))
     return _segments(family, peers, events)
+
+
+def _joined(parts: list[Intervals]) -> Intervals:
+    return parts[0] if len(parts) == 1 else iv.normalize(p for part in parts for p in part)
 
 
 def _next_state(
@@ -361,6 +371,8 @@ class _Event:
 
 
 def _segments(family: int, peers: Intervals, events: list[_Event]) -> list[Segment]:
+    """Sweep the peer range: every piece between two event edges gets its decision, equal
+    neighbours merge. Only the verdict events decide; evidence and notes only name the rule."""
     points: dict[int, list[tuple[int, int]]] = {}
     for index, event in enumerate(events):
         for low, high in iv.intersect(event.where, peers):
@@ -369,36 +381,60 @@ def _segments(family: int, peers: Intervals, events: list[_Event]) -> list[Segme
     for low, high in peers:
         points.setdefault(low, [])
         points.setdefault(high + 1, [])
-    active: dict[int, int] = {}
+    deciding = [
+        e.kind in ("accept", "drop", "reject", "unknown") or e.kind.startswith("arp-") for e in events
+    ]
+    active: dict[int, int] = {}  # events that decide
+    naming: dict[int, int] = {}  # evidence and notes
+    cache: dict[tuple[frozenset[int], frozenset[int]], tuple[str, str, str, str]] = {}
     ordered = sorted(points)
-    pieces: list[tuple[int, int, tuple[str, str, str, str]]] = []
+    lows: list[int] = []
+    highs: list[int] = []
+    decisions: list[tuple[str, str, str, str]] = []
+    verdicts: frozenset[int] = frozenset()
+    needs_names = False
+    decision = ("unknown", "", "syn", "not evaluated")
+    changed = True
+    named_changed = False
     for position, point in enumerate(ordered[:-1]):
         for delta, index in points[point]:
-            count = active.get(index, 0) + delta
+            counts = active if deciding[index] else naming
+            count = counts.get(index, 0) + delta
             if count:
-                active[index] = count
+                counts[index] = count
             else:
-                active.pop(index, None)
-        end = ordered[position + 1] - 1
+                counts.pop(index, None)
+            changed = changed or deciding[index]
+            named_changed = named_changed or not deciding[index]
         if not _inside(point, peers):
             continue
-        pieces.append((point, end, _decide(events, active)))
-    segments: list[Segment] = []
-    for low, high, (verdict, label, path, unknown) in pieces:
-        if (
-            segments
-            and segments[-1].verdict == verdict
-            and segments[-1].decided_by == label
-            and segments[-1].path == path
-            and segments[-1].unknown == unknown
-            and int(ipaddress.ip_address(segments[-1].last)) + 1 == low
-        ):
-            segments[-1] = Segment(segments[-1].first, _address(family, high), verdict, label, path, unknown)
+        end = ordered[position + 1] - 1
+        if changed or (named_changed and needs_names):
+            verdicts = frozenset(active)
+            needs_names = _needs_names(events, verdicts)
+            named = frozenset(naming) if needs_names else frozenset()
+            found = cache.get((verdicts, named))
+            if found is None:
+                found = _decide(events, dict.fromkeys(sorted(verdicts | named), 1))
+                cache[(verdicts, named)] = found
+            decision = found
+            changed = named_changed = False
+        if decisions and decisions[-1] == decision and highs[-1] == point - 1:
+            highs[-1] = end
         else:
-            segments.append(
-                Segment(_address(family, low), _address(family, high), verdict, label, path, unknown)
-            )
-    return segments
+            lows.append(point)
+            highs.append(end)
+            decisions.append(decision)
+    return [
+        Segment(_address(family, low), _address(family, high), *decision)
+        for low, high, decision in zip(lows, highs, decisions, strict=True)
+    ]
+
+
+def _needs_names(events: list[_Event], verdicts: frozenset[int]) -> bool:
+    """Names are needed for an accept (its rules) or an unknown (its reason), not for a drop."""
+    kinds = {events[i].kind for i in verdicts}
+    return not kinds <= {"drop", "reject", "arp-accept"} or len(kinds - {"arp-accept"}) != 1
 
 
 def _decide(events: list[_Event], active: Mapping[int, int]) -> tuple[str, str, str, str]:

@@ -192,6 +192,43 @@ class Rule:
     label: str
 
 
+_ADDRESS_KEYS = frozenset(
+    {
+        "saddr",
+        "daddr",
+        "ct.orig.saddr",
+        "ct.orig.daddr",
+        "ct.reply.saddr",
+        "ct.reply.daddr",
+        "arp.saddr",
+        "arp.daddr",
+    }
+)
+
+
+def make_rule(steps: tuple[Step, ...], label: str) -> Rule:
+    """A rule whose consecutive tests are ordered cheapest first: tests of single values before
+    tests of addresses (which cut the peer ranges) and unknowns. Tests between two statements
+    are a conjunction without side effects, so their order does not change the result."""
+    ordered: list[Step] = []
+    run: list[Step] = []
+    for step in (*steps, None):
+        if isinstance(step, Test | Concat | Opaque):
+            run.append(step)
+            continue
+        ordered += sorted(run, key=_cost)
+        run = []
+        if step is not None:
+            ordered.append(step)
+    return Rule(tuple(ordered), label)
+
+
+def _cost(step: Step) -> int:
+    if isinstance(step, Test):
+        return 1 if step.key in _ADDRESS_KEYS else 0
+    return 2 if isinstance(step, Concat) else 3
+
+
 @dataclass(frozen=True)
 class Chain:
     id: str

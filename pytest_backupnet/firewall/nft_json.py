@@ -43,6 +43,7 @@ from .model import (
     Values,
     Verdict,
     VerdictMap,
+    make_rule,
     single,
 )
 from .nft_text import TextRuleset
@@ -304,7 +305,7 @@ class _RuleReader:
         steps: list[Step] = []
         for expr in exprs:
             steps.extend(self.statement(expr))
-        return Rule(tuple(steps), label)
+        return make_rule(tuple(steps), label)
 
     def statement(self, expr: Any) -> list[Step]:
         if not isinstance(expr, dict) or len(expr) != 1:
