@@ -21,6 +21,7 @@ from .model import (
     BaseChain,
     Concat,
     Jump,
+    KeyTest,
     Match,
     Nat,
     NoTrack,
@@ -30,7 +31,6 @@ from .model import (
     SetMark,
     Step,
     Taint,
-    Test,
     Verdict,
     VerdictMap,
 )
@@ -316,12 +316,13 @@ class Walker:
         for step in rule.steps:
             if not active:
                 break
-            if isinstance(step, Test | Concat | Opaque):
+            if isinstance(step, KeyTest | Concat | Opaque):
                 still: list[Branch] = []
                 for state, where in active:
                     true, unknown = self._truth(step, place, state, where)
                     if unknown:
-                        self._note(unknown, f"{rule.label}: {_describe(step)}", place.packet.name)
+                        why = self._why_unknown(step, place, state)
+                        self._note(unknown, f"{rule.label}: {_describe(step)}{why}", place.packet.name)
                     matched = iv.union(true, unknown) if unknown else true
                     unmatched = iv.subtract(where, true)
                     if matched:
@@ -462,7 +463,7 @@ class Walker:
         """(where the match is true, where its truth is unknown); elsewhere it is false."""
         if isinstance(match, Opaque):
             return (), where
-        if isinstance(match, Test):
+        if isinstance(match, KeyTest):
             if match.family and match.family != self.family:
                 return (), ()
             return _test(match, self._resolve(match.key, place, state), where)
@@ -477,7 +478,7 @@ class Walker:
         for row in match.elements:
             row_true, row_maybe = where, where
             for key, values, found in zip(match.keys, row, resolved, strict=True):
-                t, u = _test(Test(key, values), found, row_maybe)
+                t, u = _test(KeyTest(key, values), found, row_maybe)
                 row_true = iv.intersect(row_true, t)
                 row_maybe = iv.intersect(row_maybe, iv.union(t, u))
                 if not row_maybe:
@@ -502,6 +503,12 @@ class Walker:
             self._static[cache_key] = static
         return static.get(key, Unknown(f"{key} is not evaluated"))
 
+    def _why_unknown(self, step: Match, place: _Place, state: PacketState) -> str:
+        """The host fact that is missing, when a test's truth is unknown for want of it."""
+        keys = step.keys if isinstance(step, Concat) else (step.key,) if isinstance(step, KeyTest) else ()
+        reasons = [r.reason for r in (self._resolve(k, place, state) for k in keys) if isinstance(r, Unknown)]
+        return f" ({reasons[0]})" if reasons else ""
+
     def _view(self, packet: PacketSpec, hop: Hop, priority: int, state: PacketState) -> str | None:
         return _conntrack_view(packet, hop, priority, state, self.reader.facts.tcp_loose)
 
@@ -515,7 +522,7 @@ class Walker:
             notes.append((where, text, packet))
 
 
-def _test(match: Test, found: Resolved, where: Intervals) -> tuple[Intervals, Intervals]:
+def _test(match: KeyTest, found: Resolved, where: Intervals) -> tuple[Intervals, Intervals]:
     if found is ABSENT:
         return (where, ()) if match.absent else ((), ())
     if found is PEER:
@@ -596,6 +603,6 @@ def _merge(branches: Iterable[Branch]) -> list[Branch]:
 def _describe(step: Match) -> str:
     if isinstance(step, Opaque):
         return step.text
-    if isinstance(step, Test):
+    if isinstance(step, KeyTest):
         return step.text or step.key
     return step.text or " . ".join(step.keys)

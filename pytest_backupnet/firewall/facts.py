@@ -174,6 +174,7 @@ def _addresses(text: str) -> list[Address]:
         if not match:
             continue
         interface, kind, address, prefix, rest = match.groups()
+        interface = interface.split("@")[0]
         try:
             parsed = ipaddress.ip_address(address)
         except ValueError:

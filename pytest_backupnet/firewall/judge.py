@@ -11,7 +11,7 @@ from .assemble import assemble
 from .evaluate import BudgetExceeded, Outcome, Walker
 from .facts import HostFacts, read_facts
 from .intervals import Intervals
-from .model import CT_STATUS, FULL_MARK, IF_TYPES, Concat, Ruleset, Test, VerdictMap
+from .model import CT_STATUS, FULL_MARK, IF_TYPES, Concat, KeyTest, Ruleset, VerdictMap
 from .paths import (
     ARP_PACKETS,
     FlowPackets,
@@ -533,9 +533,11 @@ def _outside_marks(ruleset: Ruleset, written: int) -> tuple[bool, bool]:
         for rule in chain.rules:
             for step in rule.steps:
                 matches = [m for m, _ in step.entries] if isinstance(step, VerdictMap) else [step]
-                tests = [m for m in matches if isinstance(m, Test)]
+                tests = [m for m in matches if isinstance(m, KeyTest)]
                 for concat in (m for m in matches if isinstance(m, Concat)):
-                    tests += [Test(k, row[i]) for row in concat.elements for i, k in enumerate(concat.keys)]
+                    tests += [
+                        KeyTest(k, row[i]) for row in concat.elements for i, k in enumerate(concat.keys)
+                    ]
                 for test in tests:
                     if test.key in outside:
                         mask = test.mask if test.mask is not None else FULL_MARK

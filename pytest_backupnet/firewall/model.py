@@ -80,7 +80,7 @@ class Values:
 
 
 @dataclass(frozen=True)
-class Test:
+class KeyTest:
     """`key` (masked, when `mask` is set) is in `values`; or with `any_bits`, shares a bit with them.
 
     `absent` is the result when the packet has no such key (no socket, no conntrack entry):
@@ -116,7 +116,7 @@ class Opaque:
     text: str
 
 
-Match = Test | Concat | Opaque
+Match = KeyTest | Concat | Opaque
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ class Jump:
 class VerdictMap:
     """`key vmap { values : verdict, ... }`: the first element whose values hold the key decides."""
 
-    key: Match  # a Test or Concat whose values are ignored; entries give them
+    key: Match  # a KeyTest or Concat whose values are ignored; entries give them
     entries: tuple[tuple[Match, Verdict | Jump], ...]
     text: str = ""
 
@@ -172,7 +172,7 @@ class Nat:
 
     kind: str
     to: str = ""
-    by_map: tuple[tuple[Test | Concat | Opaque, str], ...] | None = None
+    by_map: tuple[tuple[KeyTest | Concat | Opaque, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ class Taint:
 
 
 Action = Verdict | Jump | VerdictMap | SetMark | NoTrack | Nat | Taint
-Step = Test | Concat | Opaque | Verdict | Jump | VerdictMap | SetMark | NoTrack | Nat | Taint
+Step = KeyTest | Concat | Opaque | Verdict | Jump | VerdictMap | SetMark | NoTrack | Nat | Taint
 
 
 @dataclass(frozen=True)
@@ -213,7 +213,7 @@ def make_rule(steps: tuple[Step, ...], label: str) -> Rule:
     ordered: list[Step] = []
     run: list[Step] = []
     for step in (*steps, None):
-        if isinstance(step, Test | Concat | Opaque):
+        if isinstance(step, KeyTest | Concat | Opaque):
             run.append(step)
             continue
         ordered += sorted(run, key=_cost)
@@ -224,7 +224,7 @@ def make_rule(steps: tuple[Step, ...], label: str) -> Rule:
 
 
 def _cost(step: Step) -> int:
-    if isinstance(step, Test):
+    if isinstance(step, KeyTest):
         return 1 if step.key in _ADDRESS_KEYS else 0
     return 2 if isinstance(step, Concat) else 3
 

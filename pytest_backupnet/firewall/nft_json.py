@@ -31,6 +31,7 @@ from .model import (
     Chain,
     Concat,
     Jump,
+    KeyTest,
     Match,
     Nat,
     NoTrack,
@@ -39,7 +40,6 @@ from .model import (
     SetMark,
     Step,
     Taint,
-    Test,
     Values,
     Verdict,
     VerdictMap,
@@ -329,9 +329,9 @@ class _RuleReader:
             kind = str(body.get("type", "") if isinstance(body, dict) else "") or "icmp"
             # nft lists a reject without the dependency it carries in the kernel (meta l4proto tcp, ...)
             dependency = {
-                "tcp reset": Test("l4proto", single(6), text="meta l4proto tcp"),
-                "icmp": Test("nfproto", single(4), text="meta nfproto ipv4"),
-                "icmpv6": Test("nfproto", single(6), text="meta nfproto ipv6"),
+                "tcp reset": KeyTest("l4proto", single(6), text="meta l4proto tcp"),
+                "icmp": KeyTest("nfproto", single(4), text="meta nfproto ipv4"),
+                "icmpv6": KeyTest("nfproto", single(6), text="meta nfproto ipv6"),
             }.get(kind)
             if dependency is not None and (kind == "tcp reset" or self.family == "inet"):
                 return [dependency, Verdict("reject", kind)]
@@ -380,7 +380,7 @@ class _RuleReader:
                 "⇐": (0, bound),
                 ">=": (bound, 2**128),
             }[op]
-            return Test(
+            return KeyTest(
                 operand.key,
                 Values(ints=(interval,)),
                 False,
@@ -399,7 +399,7 @@ class _RuleReader:
             values = Values(ints=((bits, bits),))
         else:
             values = self.values(operand, right)
-        return Test(
+        return KeyTest(
             operand.key,
             values,
             negate=op == "!=",
@@ -617,13 +617,14 @@ def _mark_expression(target: str, expr: Any, depth: int) -> SetMark:
                 constant = v.integer(args[1]) & FULL_MARK
             except v.BadValue:
                 return unknown
+            source_mask = inner.source_mask if inner.source else FULL_MARK
             if op == "&":
                 return SetMark(
                     target,
                     inner.keep & constant,
                     inner.xor & constant,
                     inner.source,
-                    inner.source_mask & constant,
+                    source_mask & constant if inner.source else FULL_MARK,
                 )
             if op == "|":
                 return SetMark(
@@ -631,9 +632,9 @@ def _mark_expression(target: str, expr: Any, depth: int) -> SetMark:
                     inner.keep & ~constant & FULL_MARK,
                     inner.xor | constant,
                     inner.source,
-                    inner.source_mask & ~constant & FULL_MARK,
+                    source_mask & ~constant & FULL_MARK if inner.source else FULL_MARK,
                 )
-            return SetMark(target, inner.keep, inner.xor ^ constant, inner.source, inner.source_mask)
+            return SetMark(target, inner.keep, inner.xor ^ constant, inner.source, source_mask)
     return unknown
 
 
