@@ -24,6 +24,21 @@ class Config:
     # (direction, port, address, verdict) the configuration is built to give: proof that it loaded
     expect: tuple[tuple[str, int, str, str], ...] = ()
 
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """The tools its loading runs, beside nft and iptables (which every lab needs)."""
+        for prefix, tools in _TOOLS.items():
+            if self.name.startswith(prefix):
+                return tools
+        return ()
+
+
+_TOOLS = {
+    "firewalld-": ("firewalld", "firewall-cmd", "dbus-daemon"),
+    "ufw-": ("ufw",),
+    "fail2ban-": ("fail2ban-server", "fail2ban-client"),
+}
+
 
 CONFIGS: list[Config] = []
 
