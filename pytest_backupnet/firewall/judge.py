@@ -421,6 +421,14 @@ def _segments(family: int, peers: Intervals, events: list[_Event]) -> list[Segme
             changed = named_changed = False
         if decisions and decisions[-1] == decision and highs[-1] == point - 1:
             highs[-1] = end
+        elif len(decisions) == MAX_SEGMENTS:  # enough: what is left is said in one piece per subnet
+            reason = f"more than {MAX_SEGMENTS} address ranges with different verdicts"
+            for low, high in peers:
+                if high >= point:
+                    lows.append(max(low, point))
+                    highs.append(high)
+                    decisions.append(("unknown", "", "syn", reason))
+            break
         else:
             lows.append(point)
             highs.append(end)
