@@ -100,6 +100,9 @@ def test_a_host_without_firewall_tools_has_nothing_filtering() -> None:
     judgement = judge(read_host_firewall(host()), INBOUND)
     assert judgement.nothing_filters and not judgement.unreadable and judgement.judged == ()
     assert verdicts(judgement) == [("198.19.0.0", "198.19.255.255", "accept", "syn")]
+    assert (
+        str(judgement.segments[0]) == "198.19.0.0/16 allowed: nothing filters (no firewall rule on the host)"
+    )
 
 
 @pytest.mark.parametrize(

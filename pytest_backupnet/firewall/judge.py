@@ -27,6 +27,7 @@ from .routing import RouteContext, route_contexts
 from .sources import FIREWALL_COMMANDS, FIREWALL_FILES, RULE_SOURCES, Captured, text_of
 
 MAX_SEGMENTS = 2_000
+NOTHING_FILTERS = "nothing filters (no firewall rule on the host)"
 _VERDICT_WORDS = {"accept": "accepted", "drop": "dropped", "reject": "rejected"}
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -56,6 +57,8 @@ class Segment:
         span = _span(self.first, self.last)
         if self.verdict == "unknown":
             return f"{span} cannot be judged: {self.unknown} ({self.path} path)"
+        if self.decided_by == NOTHING_FILTERS:
+            return f"{span} allowed: {NOTHING_FILTERS}"
         return (
             f"{span} {_VERDICT_WORDS.get(self.verdict, self.verdict)} by {self.decided_by} ({self.path} path)"
         )
@@ -112,7 +115,11 @@ def judge(host: HostFirewall, flow: Flow) -> Judgement:
         judged += [b.source for b in bases]
         if bases:
             nothing = False
-        segments += _judge_family(host, flow, family, peers)
+            segments += _judge_family(host, flow, family, peers)
+        else:
+            label = NOTHING_FILTERS
+            segments += [Segment(_address(family, low), _address(family, high), "accept", label, "syn")
+                         for low, high in peers]  # fmt: skip
     return Judgement(tuple(_capped(segments)), tuple(dict.fromkeys(judged)), "", nothing)
 
 
