@@ -110,7 +110,7 @@ def judge(host: HostFirewall, flow: Flow) -> Judgement:
         )
         if not peers:
             continue
-        families = ("ip", "inet", "netdev") if family == 4 else ("ip6", "inet", "netdev")
+        families = ("ip", "inet", "netdev", "arp") if family == 4 else ("ip6", "inet", "netdev")
         bases = [b for b in host.ruleset.base if b.family in families]
         judged += [b.source for b in bases]
         if bases:
