@@ -11,6 +11,9 @@ Rule sources
   nft-text               the same as text with handles: table flags (dormant) and the devices of
                          netdev/ingress chains, which nft 1.0.6's JSON gets wrong or leaves out, and
                          each rule's text for evidence; alone, it tells whether tables exist at all
+  nft-json-tables        the JSON table by table: nft 1.0.6 (Debian 12) corrupts `nft -j list ruleset`
+                         when a table has flags (dormant), at random; listed apart, only that table's
+                         own listing is damaged, and a dormant table needs no rules
   nft-json-libnftables   the JSON through python3-nftables, for hosts with firewalld but no nft CLI
   nft-text-libnftables   the text listing likewise
   iptables-nft-save      iptables-nft rules in full (nft -j drops compatibility-match parameters)
@@ -31,6 +34,8 @@ Host facts
   processes-busybox      busybox's ps (user and group names, resolved with /etc/passwd, /etc/group)
   /proc/sys/net/ipv4/ip_local_port_range   the source port of the agent's SYN lies in it
   /proc/sys/net/ipv4/{ip,tcp}_early_demux  whether arriving replies carry their socket (skuid in input)
+  /proc/sys/net/netfilter/nf_conntrack_tcp_loose  whether a packet after an untracked SYN starts a
+                         connection (only there when conntrack is loaded: missing means no conntrack)
   /proc/net/ip_tables_names, ip6_tables_names  which legacy tables are loaded
   /proc/net/route, ipv6_route, if_inet6, fib_trie  fallbacks for routes and addresses without `ip`
 """
@@ -52,6 +57,12 @@ NOT_INSTALLED = "not installed"
 FIREWALL_COMMANDS: Mapping[str, tuple[str, ...]] = {
     "nft-json": ("nft", "-j", "list", "ruleset"),
     "nft-text": ("nft", "-a", "list", "ruleset"),
+    "nft-json-tables": (
+        "sh",
+        "-c",
+        'nft list tables | while read -r _ family name; do echo "# table $family $name"; '
+        'nft -j list table "$family" "$name"; echo; done',
+    ),
     "nft-json-libnftables": ("python3", "-c", _LIBNFTABLES.format(json="True")),
     "nft-text-libnftables": ("python3", "-c", _LIBNFTABLES.format(json="False")),
     "iptables-nft-save": ("iptables-nft-save",),
@@ -75,6 +86,7 @@ FIREWALL_FILES: tuple[str, ...] = (
     "/proc/sys/net/ipv4/ip_local_port_range",
     "/proc/sys/net/ipv4/ip_early_demux",
     "/proc/sys/net/ipv4/tcp_early_demux",
+    "/proc/sys/net/netfilter/nf_conntrack_tcp_loose",
     "/proc/net/ip_tables_names",
     "/proc/net/ip6_tables_names",
     "/proc/net/route",
@@ -86,8 +98,9 @@ FIREWALL_FILES: tuple[str, ...] = (
 )
 
 RULE_SOURCES = (
-    "nft-json", "nft-text", "nft-json-libnftables", "nft-text-libnftables", "iptables-nft-save",
-    "ip6tables-nft-save", "iptables-legacy-save", "ip6tables-legacy-save", "iptables-save", "ip6tables-save",
+    "nft-json", "nft-text", "nft-json-tables", "nft-json-libnftables", "nft-text-libnftables",
+    "iptables-nft-save", "ip6tables-nft-save", "iptables-legacy-save", "ip6tables-legacy-save",
+    "iptables-save", "ip6tables-save",
 )  # fmt: skip
 _PERMISSION = ("permission denied", "operation not permitted", "must be root", "eperm", "eacces")
 
