@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need
 from tests.lab import firewall_tools as tools
 from tests.lab.firewall_generated import GeneratedCase, generate
 from tests.lab.firewall_lab import Comparison, LabHost, compare, lab_reason
+from tests.lab.require import need
 
 CASES = int(os.environ.get("BACKUPNET_FIREWALL_CASES", "120"))
 FIRST_SEED = int(os.environ.get("BACKUPNET_FIREWALL_SEED", "0"))

@@ -20,7 +20,7 @@ from pytest_backupnet.firewall import (
     judge,
     read_host_firewall,
 )
-from pytest_backupnet.firewall.sources import NOT_INSTALLED
+from pytest_backupnet.firewall.sources import NETLINK_TABLES, NOT_INSTALLED
 
 PEERS = (ipaddress.ip_network("198.19.0.0/16"),)
 FACTS = {
@@ -97,7 +97,8 @@ EGRESS = Flow("egress", 8086, PEERS)
 
 
 def test_a_host_without_firewall_tools_has_nothing_filtering() -> None:
-    judgement = judge(read_host_firewall(host()), INBOUND)
+    """No tool lists rules; the kernel itself says no table is loaded (kernel_tables.py)."""
+    judgement = judge(read_host_firewall(host(**{NETLINK_TABLES: ""})), INBOUND)
     assert judgement.nothing_filters and not judgement.unreadable and judgement.judged == ()
     assert verdicts(judgement) == [("198.19.0.0", "198.19.255.255", "accept", "syn")]
     assert (

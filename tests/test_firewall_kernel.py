@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need
 from tests.lab.firewall_configs import CONFIGS, Config
 from tests.lab.firewall_lab import TOOL_PATH, Comparison, LabHost, compare, lab_reason
+from tests.lab.require import need
 
 WORKERS = 6
 BY_NAME = {c.name: c for c in CONFIGS}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 import shutil
 import socket
@@ -84,23 +83,17 @@ def test_listing_commands_name_a_plain_program() -> None:
         ProbeRequest(FAST, commands={"x": ("nft;reboot", "list")})
 
 
-def test_the_shell_probe_is_given_only_commands_of_plain_words() -> None:
-    """It splits a command into words without quoting; `python3 -c CODE` needs a python3 anyway."""
-    request = ProbeRequest(
-        FAST, commands={"ps": ("ps", "-o", "uid=,comm="), "lib": ("python3", "-c", "x = 1")}
-    )
-    assert [a for a in request.shell_args() if a.startswith("command=")] == ["command=ps ps -o uid=,comm="]
-    assert json.loads(request.as_json())["commands"]["lib"] == ["python3", "-c", "x = 1"]
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_a_listing_command_keeps_its_words(implementation: str) -> None:
+    """A word may hold spaces and shell syntax: it reaches the program as one argument, not run."""
+    script = "printf '%s|' \"$@\"; echo"
+    request = ProbeRequest(FAST, commands={"words": ("sh", "-c", script, "sh", "a b", "$(reboot)", "c;d")})
+    assert run_probe(request, implementation).commands["words"].text == "a b|$(reboot)|c;d|\n"
 
 
-def test_the_request_carries_every_limit() -> None:
-    """The probe derives nothing: each limit it applies is in its request."""
-    request = ProbeRequest(Timeouts(probe=2.5))
-    limits = json.loads(request.as_json())["timeouts"]
-    assert limits == {"resolve": 2.5, "connect": 2.5, "connect_kill": 3.5, "listing": 4.5, "on_host": 6.0}
-    assert {"resolve_s=2.5", "connect_s=2.5", "connect_kill_s=3.5", "listing_s=4.5", "on_host_s=6"} <= set(
-        request.shell_args()
-    )
+def test_a_command_word_may_not_hold_the_separator() -> None:
+    with pytest.raises(ValueError, match="separator"):
+        ProbeRequest(FAST, commands={"x": ("nft", "list\x1fruleset")})
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)

@@ -21,6 +21,7 @@ from .ipt_save import (
     parse_ipsets,
     parse_save,
 )
+from .kernel_tables import unproven_silence
 from .model import BaseChain, Chain, Jump, Rule, Ruleset, Step, Taint, make_rule
 from .nft_json import JsonError, chain_id, load_json, load_table_documents, parse_nft
 from .nft_text import TextRuleset, parse_text, table_names
@@ -55,6 +56,10 @@ def assemble(captured: Mapping[str, Captured]) -> Assembled:
                 f"`nft -j` ({nft.json_error or 'no JSON listing'})"
             )
     tooling = nft.tooling or iptables.tooling
+    if not tooling:
+        silence = unproven_silence(captured)
+        if silence:
+            problems.append(silence)
     permission = [p for p in problems if any(w in p.lower() for w in ("permission", "not permitted", "root"))]
     if permission:
         return Assembled(Ruleset(), f"{'; '.join(permission)}: {REMEDY}", True)

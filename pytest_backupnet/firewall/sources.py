@@ -53,6 +53,41 @@ _LIBNFTABLES = (
 
 
 NOT_INSTALLED = "not installed"
+# The kernel's own list of nftables tables over netlink (NFT_MSG_GETTABLE), one "table FAMILY NAME"
+# a line; for hosts without nft or iptables (kernel_tables.py). Needs root, as nft does.
+NETLINK_TABLES = "nft-netlink-tables"
+_NETLINK_TABLES_SCRIPT = """
+import os, socket, struct, sys
+FAMILIES = {1: "inet", 2: "ip", 3: "arp", 5: "netdev", 7: "bridge", 10: "ip6"}
+sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)  # NETLINK_NETFILTER
+sock.settimeout(2)
+sock.bind((0, 0))
+# nlmsghdr: NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE, NLM_F_REQUEST | NLM_F_DUMP; nfgenmsg: any family
+sock.send(struct.pack("=IHHIIBBH", 20, 10 << 8 | 1, 0x301, 1, 0, 0, 0, 0))
+out, done = [], False
+while not done:
+    data, at = sock.recv(65536), 0
+    while at + 16 <= len(data):
+        size, kind = struct.unpack_from("=IH", data, at)
+        if kind == 3 or size < 16:  # NLMSG_DONE
+            done = True
+            break
+        if kind == 2:  # NLMSG_ERROR
+            sys.stderr.write("netlink: %s\\n" % os.strerror(-struct.unpack_from("=i", data, at + 16)[0]))
+            sys.exit(1)
+        if kind == 10 << 8:  # NFT_MSG_NEWTABLE: its name is attribute NFTA_TABLE_NAME
+            attr, name = at + 20, "?"
+            while attr + 4 <= at + size:
+                length, key = struct.unpack_from("=HH", data, attr)
+                if length < 4:
+                    break
+                if key & 0x7FFF == 1:
+                    name = data[attr + 4 : attr + length].rstrip(b"\\0").decode("utf-8", "replace")
+                attr += (length + 3) & ~3
+            out.append("table %s %s\\n" % (FAMILIES.get(data[at + 16], data[at + 16]), name))
+        at += (size + 3) & ~3
+sys.stdout.write("".join(out))
+"""
 
 FIREWALL_COMMANDS: Mapping[str, tuple[str, ...]] = {
     "nft-json": ("nft", "-j", "list", "ruleset"),
@@ -79,6 +114,8 @@ FIREWALL_COMMANDS: Mapping[str, tuple[str, ...]] = {
     "ip-rule4": ("ip", "-4", "rule", "show"),
     "ip-rule6": ("ip", "-6", "rule", "show"),
     "processes": ("ps", "-e", "-o", "uid=,gid=,comm="),
+    # One line, for the shell probe's sake: the script's line breaks travel escaped in its repr.
+    NETLINK_TABLES: ("python3", "-c", f"exec({_NETLINK_TABLES_SCRIPT!r})"),
     "processes-busybox": ("ps", "-o", "user,group,comm"),
 }
 

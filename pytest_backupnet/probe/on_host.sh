@@ -1,6 +1,7 @@
 # The probe for hosts without python3, as `sh -c <this file> probe ARG...`. Each ARG is
 # KEY_s=SECONDS (resolve, connect, connect_kill, listing, on_host), max_bytes=N,
-# resolve=NAME:PORT[,PORT], glob=PATTERN, read=PATH or command=ID WORD...; every limit comes from
+# resolve=NAME:PORT[,PORT], glob=PATTERN, read=PATH or command=ID<US>WORD<US>... (US: the unit
+# separator, so that a word may hold spaces); every limit comes from
 # the runner. Read-only: it writes no file, not even a here-document's. It prints the same records
 # as the Python probe.
 #
@@ -18,6 +19,7 @@ RESOLVE_S=3 CONNECT_S=3 CONNECT_KILL_S=4 LISTING_S=5 MAX_BYTES=16777216
 RESOLVE='' GLOBS='' READS='' COMMANDS=''
 NL='
 '
+US=$(printf '\037')
 for arg in "$@"; do
   case $arg in
     resolve_s=*) RESOLVE_S=${arg#*=} ;;
@@ -323,9 +325,10 @@ for pattern in $GLOBS; do
   IFS=$NL
 done
 for entry in $COMMANDS; do
-  IFS=$IFS_DEFAULT
-  # shellcheck disable=SC2086 - the words are the runner's own plain words
+  IFS=$US  # ID and words, joined by the unit separator: a word may hold spaces
+  # shellcheck disable=SC2086 - split on the separator on purpose
   run_listing $entry
+  IFS=$NL
 done
 IFS=$IFS_DEFAULT
 set +f

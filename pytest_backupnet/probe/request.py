@@ -14,9 +14,11 @@ from ..timeouts import Timeouts
 # too large (its checks are not evaluated), never read in part.
 MAX_BYTES = 16 * 1024 * 1024
 # Listing commands come from the project's own tables, never from a profile or a host. The shell
-# probe splits a command into words without quoting, so it is given only commands of plain words;
-# the others (python3 -c ..., for libnftables) need a python3, which a host running it lacks.
+# probe reads a command as its words joined by the ASCII unit separator, which no word may hold
+# (nor a line break, which ends an argument of the shell probe).
+WORD_SEPARATOR = "\x1f"
 _PLAIN_WORD = re.compile(r"^[A-Za-z0-9_./:=+,-]+$")
+_NOT_IN_A_WORD = re.compile(r"[\x1f\n\r\x00]")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class ProbeRequest:
         for command_id, argv in self.commands.items():
             if not argv or not _PLAIN_WORD.match(command_id) or not _PLAIN_WORD.match(argv[0]):
                 raise ValueError(f"listing command {command_id!r} {list(argv)!r}: a plain id and program")
+            if any(_NOT_IN_A_WORD.search(word) for word in argv):
+                raise ValueError(f"listing command {command_id!r}: a word holds a separator or line break")
 
     def as_json(self) -> str:
         """The request as the Python probe reads it."""
@@ -65,8 +69,6 @@ class ProbeRequest:
         args += [f"glob={pattern}" for pattern in self.globs]
         args += [f"read={path}" for path in self.read]
         args += [
-            f"command={cid} {' '.join(argv)}"
-            for cid, argv in sorted(self.commands.items())
-            if all(_PLAIN_WORD.match(word) for word in argv)
+            f"command={WORD_SEPARATOR.join((cid, *argv))}" for cid, argv in sorted(self.commands.items())
         ]
         return args

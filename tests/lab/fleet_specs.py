@@ -52,6 +52,9 @@ TROUBLE_HOSTS = [
     HostSpec("blackhole", nft=nft_rules(input_=["tcp dport 22 drop"])),
     HostSpec("hang", force_command="sleep 600"),
     HostSpec("endless", force_command="yes"),  # an answer that never ends
+    # No firewall tool for the probe: the kernel itself must say whether anything filters.
+    HostSpec("notools", without_firewall_tools=True, nft=nft_rules(output=["tcp dport 8087 drop"])),
+    HostSpec("notools-empty", without_firewall_tools=True),
     # A compromised host: file names that are HTML and terminal escape sequences.
     HostSpec("hostile", agent_files={f"{TERMINAL_PAYLOAD}{HTML_PAYLOAD}.cfg": b"Server=198.19.1.1\n"}),
     # An agent configuration over the probe's limit, with an IP literal past it.

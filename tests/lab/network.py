@@ -108,6 +108,7 @@ class HostSpec:
     force_command: str = ""
     authorized: bool = True
     without_python: bool = False
+    without_firewall_tools: bool = False  # no nft, iptables* or ipset for the host's sessions
     userland: str = RUNNER  # or a name in tests/lab/userland.py USERLANDS: the host's own `/`
     dead_routes: Sequence[str] = ()  # destinations routed through DEAD_GATEWAY: a late unreachable
     agent_files: Mapping[str, bytes] = field(default_factory=dict)  # more files in /opt/BUAgent
@@ -133,6 +134,14 @@ def session_path() -> str:
         ["bash", "-c", 'echo "$PATH"'], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True
     )
     return shell.stdout.strip()
+
+
+def firewall_executables() -> list[str]:
+    """Every program that lists firewall rules here, as the files the links lead to."""
+    names = ("nft", "iptables-save", "ip6tables-save", "iptables-nft-save", "ip6tables-nft-save",
+             "iptables-legacy-save", "ip6tables-legacy-save", "ipset")  # fmt: skip
+    found = {shutil.which(n, path=SSHD_PATH) for n in names}
+    return sorted({os.path.realpath(p) for p in found if p})
 
 
 def python_executables() -> list[str]:
@@ -346,6 +355,8 @@ class Lab:
                      (root / "resolv.conf", "/etc/resolv.conf")]  # fmt: skip
             if spec.without_python:  # a host with no python3: /dev/null is not an executable
                 binds += [("/dev/null", p) for p in python_executables()]
+            if spec.without_firewall_tools:
+                binds += [("/dev/null", p) for p in firewall_executables()]
             mounts = " && ".join(f"mount --bind {source} {target}" for source, target in binds)
             self._spawn_sshd(host, f"{mounts} && exec /usr/sbin/sshd -D -e -f {config}")
 
