@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from . import intervals as iv
 from .intervals import Intervals
+from .keytest import STATEFUL_KEYS, key_truth
 from .model import (
     FULL_MARK,
     BaseChain,
@@ -34,8 +35,9 @@ from .model import (
     Verdict,
     VerdictMap,
 )
-from .paths import ABSENT, PEER, Hop, KeyReader, Known, PacketSpec, PacketState, Possible, Resolved, Unknown
+from .paths import ABSENT, Hop, KeyReader, PacketSpec, PacketState, Resolved, Unknown
 from .paths import conntrack_view as _conntrack_view
+from .preselect import Preselection
 from .routing import RouteContext
 
 MAX_JUMP_DEPTH = 64
@@ -54,22 +56,6 @@ MANIP_DONE = {
 # NAT chains run inside the NAT core, hooked at these priorities whatever their own (which only orders
 # them among themselves).
 NAT_CORE_PRIORITY = {"prerouting": -100, "output": -100, "postrouting": 100, "input": 100}
-_STATEFUL = frozenset(
-    {
-        "mark",
-        "ctmark",
-        "ctstate",
-        "ctstate.xt",
-        "ctstatus",
-        "ctdirection",
-        "ctproto",
-        "cthelper",
-        "ct.orig.saddr",
-        "ct.orig.daddr",
-        "ct.reply.saddr",
-        "ct.reply.daddr",
-    }
-)
 _HOOK_FAMILIES = {4: ("ip", "inet"), 6: ("ip6", "inet")}
 
 Branch = tuple[PacketState, Intervals]
@@ -108,6 +94,18 @@ def _units(chains: list[BaseChain], hop: Hop) -> list[_Unit]:
     return sorted(units, key=lambda u: u.priority)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What a unit's run gave (branches passing, outcomes), noted (see Walker) and counted."""
+
+    passing: tuple[Branch, ...]
+    outcomes: tuple[Outcome, ...]
+    unknowns: tuple[tuple[Intervals, str, str], ...]
+    weak_unknowns: tuple[tuple[Intervals, str, str], ...]
+    evidence: tuple[tuple[str, str, Intervals, bool], ...]
+    work: int
+
+
 @dataclass
 class _Place:
     """Where a packet is being evaluated."""
@@ -120,8 +118,16 @@ class _Place:
 
 class Walker:
     def __init__(
-        self, ruleset: Ruleset, reader: KeyReader, contexts: Sequence[RouteContext], family: int, egress: bool
+        self,
+        ruleset: Ruleset,
+        reader: KeyReader,
+        contexts: Sequence[RouteContext],
+        family: int,
+        egress: bool,
+        shortcuts: bool = True,
     ) -> None:
+        """With `shortcuts` off, every rule is walked every time: the reference the shortcuts (see
+        Preselection and _unit) are tested against."""
         self.chains = ruleset.chains
         self.reader, self.contexts, self.family, self.egress = reader, contexts, family, egress
         self.base_chains = list(ruleset.base)
@@ -131,8 +137,11 @@ class Walker:
         self.unknowns: list[tuple[Intervals, str, str]] = []
         self.weak_unknowns: list[tuple[Intervals, str, str]] = []
         self.evidence: list[tuple[str, str, Intervals, bool]] = []  # (packet, label, where, by policy)
-        self._static: dict[tuple[int, int, int], dict[str, Resolved]] = {}
+        self._static: dict[tuple[int, int, int], tuple[dict[str, Resolved], int]] = {}
         self._keep: list[PacketSpec] = []  # packets whose ids key _static
+        self.shortcuts = shortcuts
+        self._runs: dict[tuple[_Unit, int, int, tuple[Branch, ...]], _Run] = {}
+        self.preselection = Preselection(family)
 
     # the walk
 
@@ -185,6 +194,37 @@ class Walker:
         return _merge(accepted), outcomes
 
     def _unit(
+        self, unit: _Unit, packet: PacketSpec, hop: Hop, branches: list[Branch]
+    ) -> tuple[list[Branch], list[Outcome]]:
+        """A unit's run depends only on its input: the orders of tied chains give the same input to a
+        chain again and again (always, after a chain that passes everything as it is). The run is
+        then replayed: its result, and what it noted and counted."""
+        if not self.shortcuts:
+            return self._run_unit(unit, packet, hop, branches)
+        key = (unit, id(packet), id(hop), tuple(branches))
+        run = self._runs.get(key)
+        if run is None:
+            before = (len(self.unknowns), len(self.weak_unknowns), len(self.evidence), self.work)
+            passing, outcomes = self._run_unit(unit, packet, hop, branches)
+            run = _Run(
+                tuple(passing),
+                tuple(outcomes),
+                tuple(self.unknowns[before[0] :]),
+                tuple(self.weak_unknowns[before[1] :]),
+                tuple(self.evidence[before[2] :]),
+                self.work - before[3],
+            )
+            self._runs[key] = run
+            return passing, outcomes
+        self._count(run.work)
+        for where, text, name in run.unknowns:
+            self._note(where, text, name)
+        for where, text, name in run.weak_unknowns:
+            self._note(where, text, name, weak=True)
+        self.evidence += run.evidence
+        return list(run.passing), list(run.outcomes)
+
+    def _run_unit(
         self, unit: _Unit, packet: PacketSpec, hop: Hop, branches: list[Branch]
     ) -> tuple[list[Branch], list[Outcome]]:
         if not unit.nat:
@@ -293,17 +333,44 @@ class Walker:
         terminals: list[Outcome] = []
         returned: list[Branch] = []
         pending = branches
-        for rule in chain.rules:
-            if not pending:
-                break
-            self.work += len(pending)
-            if self.work > MAX_WORK:
-                raise BudgetExceeded(f"more than {MAX_WORK} rule evaluations")
-            skipped, decided, back = self._rule(rule, place, pending, depth)
+        rules = chain.rules
+        contexts: set[int] = set()
+        selections: list[list[int]] = []
+        index = 0
+        while index < len(rules) and pending:
+            if self.shortcuts:
+                if contexts != {s.context for s, _ in pending}:
+                    contexts = {s.context for s, _ in pending}
+                    selections = [self._selection(chain.id, rules, place, c) for c in sorted(contexts)]
+                following = min(selection[index] for selection in selections)
+                if following > index:
+                    pending = self._pass_over(pending, following - index)
+                    index = following
+                    continue
+            self._count(len(pending))
+            skipped, decided, back = self._rule(rules[index], place, pending, depth)
             terminals += decided
             returned += back
             pending = _merge(skipped) if len(skipped) > 1 else skipped
+            index += 1
         return terminals, returned + pending
+
+    def _count(self, branches: int) -> None:
+        self.work += branches
+        if self.work > MAX_WORK:
+            raise BudgetExceeded(f"more than {MAX_WORK} rule evaluations")
+
+    def _pass_over(self, pending: list[Branch], rules: int) -> list[Branch]:
+        """The branches after `rules` rules that none of them can match, counted as walked: each
+        rule hands them on as they are, merged by state (after the first, they are)."""
+        self._count(len(pending))
+        merged = _merge(pending) if len(pending) > 1 else pending
+        self._count(len(merged) * (rules - 1))
+        return merged
+
+    def _selection(self, chain_id: str, rules: Sequence[Rule], place: _Place, context: int) -> list[int]:
+        keys, kind = self._static_keys(place, context)
+        return self.preselection.next_live(chain_id, rules, kind, keys)
 
     def _rule(
         self, rule: Rule, place: _Place, branches: list[Branch], depth: int
@@ -466,7 +533,7 @@ class Walker:
         if isinstance(match, KeyTest):
             if match.family and match.family != self.family:
                 return (), ()
-            return _test(match, self._resolve(match.key, place, state), where)
+            return key_truth(match, self._resolve(match.key, place, state), where)
         families_ok = all(not f or f == self.family for f in match.families)
         if not families_ok:
             return (), ()
@@ -478,7 +545,7 @@ class Walker:
         for row in match.elements:
             row_true, row_maybe = where, where
             for key, values, found in zip(match.keys, row, resolved, strict=True):
-                t, u = _test(KeyTest(key, values), found, row_maybe)
+                t, u = key_truth(KeyTest(key, values), found, row_maybe)
                 row_true = iv.intersect(row_true, t)
                 row_maybe = iv.intersect(row_maybe, iv.union(t, u))
                 if not row_maybe:
@@ -492,16 +559,22 @@ class Walker:
 
     def _resolve(self, key: str, place: _Place, state: PacketState) -> Resolved:
         context = self.contexts[state.context]
-        if key in _STATEFUL:
+        if key in STATEFUL_KEYS:
             return self.reader.stateful(
                 key, place.packet, place.hop, place.priority, state, self.egress, context
             )
-        cache_key = (id(place.packet), id(place.hop), state.context)  # both live as long as the walk
-        static = self._static.get(cache_key)
-        if static is None:
-            static = self.reader.static(place.packet, place.hop, context)
-            self._static[cache_key] = static
+        static, _ = self._static_keys(place, state.context)
         return static.get(key, Unknown(f"{key} is not evaluated"))
+
+    def _static_keys(self, place: _Place, context: int) -> tuple[dict[str, Resolved], int]:
+        """The keys that do not depend on the packet's state, and their kind (see Preselection)."""
+        cache_key = (id(place.packet), id(place.hop), context)  # both live as long as the walk
+        found = self._static.get(cache_key)
+        if found is None:
+            keys = self.reader.static(place.packet, place.hop, self.contexts[context])
+            found = (keys, self.preselection.kind(keys))
+            self._static[cache_key] = found
+        return found
 
     def _why_unknown(self, step: Match, place: _Place, state: PacketState) -> str:
         """The host fact that is missing, when a test's truth is unknown for want of it."""
@@ -520,46 +593,6 @@ class Walker:
         notes = self.weak_unknowns if weak else self.unknowns
         if len(notes) < MAX_NOTES:
             notes.append((where, text, packet))
-
-
-def _test(match: KeyTest, found: Resolved, where: Intervals) -> tuple[Intervals, Intervals]:
-    if found is ABSENT:
-        return (where, ()) if match.absent else ((), ())
-    if found is PEER:
-        if match.mask is not None or match.any_bits:
-            return (), where
-        inside = iv.intersect(where, match.values.ints)
-        return (iv.subtract(where, inside) if match.negate else inside), ()
-    if isinstance(found, Unknown):
-        return (), where
-    if isinstance(found, Known):
-        value = found.value
-        if match.any_bits:
-            bits = match.values.ints[0][0] if match.values.ints else 0
-            hit = (
-                isinstance(value, int)
-                and (value & (match.mask if match.mask is not None else FULL_MARK) & bits) != 0
-            )
-        else:
-            if isinstance(value, int) and match.mask is not None:
-                value &= match.mask
-            hit = match.values.has(value)
-        return (where, ()) if hit != match.negate else ((), ())
-    if isinstance(found, Possible):
-        possible = found.values.ints
-        if match.mask is not None or match.any_bits:  # a few single values: try each
-            if len(possible) > 8 or any(low != high for low, high in possible):
-                return (), where
-            hits = {_test(match, Known(low), where)[0] == where for low, _ in possible}
-            return ((where, ()) if hits == {True} else ((), ())) if len(hits) == 1 else ((), where)
-        if not iv.intersect(possible, match.values.ints):
-            hit = False
-        elif iv.covers(match.values.ints, possible):
-            hit = True
-        else:
-            return (), where
-        return (where, ()) if hit != match.negate else ((), ())
-    return (), where
 
 
 def _set_mark(step: SetMark, state: PacketState, tracked: str | None) -> PacketState | None:

@@ -98,7 +98,9 @@ def read_host_firewall(captured: Mapping[str, Captured]) -> HostFirewall:
     return HostFirewall(assembled.ruleset, facts, assembled.unreadable, assembled.tooling, *outside)
 
 
-def judge(host: HostFirewall, flow: Flow) -> Judgement:
+def judge(host: HostFirewall, flow: Flow, *, shortcuts: bool = True) -> Judgement:
+    """The flow's peers cut into ranges with one verdict each. `shortcuts=False` walks every rule
+    every time (slow on big rulesets): the reference the evaluator's shortcuts are tested against."""
     if host.unreadable:
         return Judgement((), (), host.unreadable, False)
     segments: list[Segment] = []
@@ -115,7 +117,7 @@ def judge(host: HostFirewall, flow: Flow) -> Judgement:
         judged += [b.source for b in bases]
         if bases:
             nothing = False
-            segments += _judge_family(host, flow, family, peers)
+            segments += _judge_family(host, flow, family, peers, shortcuts)
         else:
             label = NOTHING_FILTERS
             segments += [Segment(_address(family, low), _address(family, high), "accept", label, "syn")
@@ -123,12 +125,14 @@ def judge(host: HostFirewall, flow: Flow) -> Judgement:
     return Judgement(tuple(_capped(segments)), tuple(dict.fromkeys(judged)), "", nothing)
 
 
-def _judge_family(host: HostFirewall, flow: Flow, family: int, peers: Intervals) -> list[Segment]:
+def _judge_family(
+    host: HostFirewall, flow: Flow, family: int, peers: Intervals, shortcuts: bool
+) -> list[Segment]:
     facts = host.facts
     egress = flow.direction == "egress"
     contexts = route_contexts(facts, family, peers, facts.agent_uid)
     reader = KeyReader(facts, family, flow.port, (facts.agent_uid, facts.agent_gid, facts.agent_note))
-    walker = Walker(host.ruleset, reader, [c for _, c in contexts], family, egress)
+    walker = Walker(host.ruleset, reader, [c for _, c in contexts], family, egress, shortcuts)
     mark = None if host.outside_marks else 0
     ctmark = None if host.outside_ctmarks else 0
     packets = flow_packets(egress)
