@@ -9,6 +9,7 @@ import pytest
 
 from pytest_backupnet.firewall import intervals as iv
 from pytest_backupnet.firewall import values
+from pytest_backupnet.firewall.model import KeyTest, Values
 
 # intervals
 
@@ -31,6 +32,28 @@ def _naive(intervals: iv.Intervals) -> set[int]:
     return {v for low, high in intervals for v in range(low, high + 1)}
 
 
+def _normal(members: set[int]) -> iv.Intervals:
+    return iv.normalize((v, v) for v in members)
+
+
+@pytest.mark.parametrize(
+    ("pairs", "normal"),
+    [((), True), (((1, 3), (5, 9)), True), (((1, 3), (4, 9)), False), (((5, 9), (1, 3)), False),
+     (((5, 1),), False), (((1, 10), (3, 4)), False)],
+)  # fmt: skip
+def test_is_normal(pairs: iv.Intervals, normal: bool) -> None:
+    assert iv.is_normal(pairs) == normal == (iv.normalize(pairs) == pairs)
+
+
+def test_values_hold_normal_intervals_and_a_reversed_range_nothing() -> None:
+    """iptables-nft loads `-m iprange --src-range 10.0.0.9-10.0.0.1` ("will never match")."""
+    assert Values(ints=((9, 1),)).ints == ()
+    assert not Values(ints=((9, 1),)).has(5)
+    assert Values(ints=((5, 9), (1, 4))).ints == ((1, 9),)
+    reversed_range = values.address_range("10.0.0.9", "10.0.0.1")[0]
+    assert KeyTest("saddr", Values(ints=(reversed_range,))).values.ints == ()
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_interval_operations_agree_with_sets(seed: int) -> None:
     """Both the merge and the bisection (few against many) paths, against plain sets."""
@@ -41,9 +64,12 @@ def test_interval_operations_agree_with_sets(seed: int) -> None:
 
     left = random_intervals(generator.choice((0, 1, 3, 20, 40)))
     right = random_intervals(generator.choice((0, 1, 2, 5, 30)))
-    assert _naive(iv.intersect(left, right)) == _naive(left) & _naive(right)
-    assert _naive(iv.subtract(left, right)) == _naive(left) - _naive(right)
-    assert _naive(iv.union(left, right)) == _naive(left) | _naive(right)
+    wide = ((generator.randrange(0, 60), generator.randrange(240, 320)),)  # one interval around many
+    for one, other in ((left, right), (left, wide), (wide, right)):
+        # exactly the normal form of the set: the results are normal as the inputs
+        assert iv.intersect(one, other) == _normal(_naive(one) & _naive(other))
+        assert iv.subtract(one, other) == _normal(_naive(one) - _naive(other))
+        assert iv.union(one, other) == _normal(_naive(one) | _naive(other))
     assert iv.covers(left, iv.intersect(left, right))
     for value in range(0, 310, 7):
         assert iv.contains(left, value) == (value in _naive(left))

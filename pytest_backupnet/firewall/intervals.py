@@ -32,6 +32,16 @@ def normalize(pairs: Iterable[Interval]) -> Intervals:
     return tuple(merged)
 
 
+def is_normal(intervals: Intervals) -> bool:
+    """Whether the intervals are as `normalize` gives them: sorted, none reversed, none touching."""
+    last_high = None
+    for low, high in intervals:
+        if low > high or (last_high is not None and low <= last_high + 1):
+            return False
+        last_high = high
+    return True
+
+
 def union(left: Intervals, right: Intervals) -> Intervals:
     if not left:
         return right
@@ -47,6 +57,10 @@ def intersect(left: Intervals, right: Intervals) -> Intervals:
         left, right = right, left
     if not right:
         return ()
+    if len(right) == 1 and right[0][0] <= left[0][0] and left[-1][1] <= right[0][1]:
+        return left  # within one interval (the peers, mostly): as it is
+    if len(left) == 1 and left[0][0] <= right[0][0] and right[-1][1] <= left[0][1]:
+        return right
     if len(right) <= _FEW < len(left):  # a few intervals against many: look them up
         found: list[Interval] = []
         for low, high in right:

@@ -383,53 +383,57 @@ class _Event:
 
 def _segments(family: int, peers: Intervals, events: list[_Event]) -> list[Segment]:
     """Sweep the peer range: every piece between two event edges gets its decision, equal
-    neighbours merge. Only the verdict events decide; evidence and notes only name the rule."""
-    points: dict[int, list[tuple[int, int]]] = {}
+    neighbours merge. Only the verdict events decide; evidence and notes only name the rule.
+
+    Events over the same addresses (the many that follow one rule's cuts) sweep as one group, and
+    the decision is a function of the groups present, found once per set of them."""
+    groups: dict[Intervals, list[int]] = {}
     for index, event in enumerate(events):
-        for low, high in iv.intersect(event.where, peers):
-            points.setdefault(low, []).append((1, index))
-            points.setdefault(high + 1, []).append((-1, index))
+        where = iv.intersect(event.where, peers)
+        if where:
+            groups.setdefault(where, []).append(index)
+    members = list(groups.values())
+    points: dict[int, list[tuple[int, int]]] = {}
+    for group, where in enumerate(groups):
+        for low, high in where:
+            points.setdefault(low, []).append((1, group))
+            points.setdefault(high + 1, []).append((-1, group))
     for low, high in peers:
         points.setdefault(low, [])
         points.setdefault(high + 1, [])
     deciding = [
         e.kind in ("accept", "drop", "reject", "unknown") or e.kind.startswith("arp-") for e in events
     ]
-    active: dict[int, int] = {}  # events that decide
-    naming: dict[int, int] = {}  # evidence and notes
-    cache: dict[tuple[frozenset[int], frozenset[int]], tuple[str, str, str, str]] = {}
+    present: dict[int, int] = {}  # groups over the current piece, with their count of intervals
+    by_groups: dict[frozenset[int], tuple[str, str, str, str]] = {}
+    by_events: dict[tuple[frozenset[int], frozenset[int]], tuple[str, str, str, str]] = {}
     ordered = sorted(points)
     lows: list[int] = []
     highs: list[int] = []
     decisions: list[tuple[str, str, str, str]] = []
-    verdicts: frozenset[int] = frozenset()
-    needs_names = False
-    decision = ("unknown", "", "syn", "not evaluated")
-    changed = True
-    named_changed = False
     for position, point in enumerate(ordered[:-1]):
-        for delta, index in points[point]:
-            counts = active if deciding[index] else naming
-            count = counts.get(index, 0) + delta
+        for delta, group in points[point]:
+            count = present.get(group, 0) + delta
             if count:
-                counts[index] = count
+                present[group] = count
             else:
-                counts.pop(index, None)
-            changed = changed or deciding[index]
-            named_changed = named_changed or not deciding[index]
+                present.pop(group, None)
         if not _inside(point, peers):
             continue
         end = ordered[position + 1] - 1
-        if changed or (named_changed and needs_names):
-            verdicts = frozenset(active)
-            needs_names = _needs_names(events, verdicts)
-            named = frozenset(naming) if needs_names else frozenset()
-            found = cache.get((verdicts, named))
-            if found is None:
-                found = _decide(events, dict.fromkeys(sorted(verdicts | named), 1))
-                cache[(verdicts, named)] = found
-            decision = found
-            changed = named_changed = False
+        groups_here = frozenset(present)
+        decision = by_groups.get(groups_here)
+        if decision is None:
+            indices = [i for g in groups_here for i in members[g]]
+            verdicts = frozenset(i for i in indices if deciding[i])
+            named = frozenset(i for i in indices if not deciding[i])
+            if not _needs_names(events, verdicts):
+                named = frozenset()
+            decision = by_events.get((verdicts, named))
+            if decision is None:
+                decision = _decide(events, dict.fromkeys(sorted(verdicts | named), 1))
+                by_events[(verdicts, named)] = decision
+            by_groups[groups_here] = decision
         if decisions and decisions[-1] == decision and highs[-1] == point - 1:
             highs[-1] = end
         elif len(decisions) == MAX_SEGMENTS:  # enough: what is left is said in one piece per subnet
@@ -509,7 +513,9 @@ def _inside(point: int, peers: Intervals) -> bool:
 
 
 def _address(family: int, value: int) -> str:
-    return str(ipaddress.IPv4Address(value) if family == 4 else ipaddress.IPv6Address(value))
+    if family == 4:  # as ipaddress prints it, without building an address object
+        return f"{value >> 24}.{value >> 16 & 255}.{value >> 8 & 255}.{value & 255}"
+    return str(ipaddress.IPv6Address(value))
 
 
 def _unknown_segment(family: int, peers: Intervals, reason: str, path: str) -> Segment:

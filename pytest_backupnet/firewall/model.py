@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .intervals import Intervals, contains
+from .intervals import Intervals, contains, is_normal, normalize
 
 # Packet keys a test may read. Address keys come with the family they are read in (4 or 6).
 KEYS = frozenset(
@@ -72,6 +72,13 @@ class Values:
     ints: Intervals = ()
     names: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # The interval operations need normal intervals. A reversed range (`-m iprange --src-range
+        # 10.0.0.9-10.0.0.1`, which iptables-nft loads, or `tcp dport < 0`) holds nothing: the kernel
+        # says "range ... is reversed and will never match".
+        if not is_normal(self.ints):
+            object.__setattr__(self, "ints", normalize(self.ints))
 
     def has(self, value: int | str) -> bool:
         if isinstance(value, int):

@@ -94,6 +94,19 @@ OWNER_RULES_V4 = """\
 COMMIT
 """
 
+# iptables-nft loads reversed ranges ("xt_iprange: range ... is reversed and will never match"; legacy
+# refuses them): they hold no address, negated every address.
+REVERSED_RANGES_V4 = """\
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -p tcp -m iprange --src-range 198.19.92.20-198.19.92.10 -j DROP
+-A INPUT -s 198.19.96.0/24 -m iprange ! --src-range 198.19.96.20-198.19.96.10 -j REJECT
+-A OUTPUT -p tcp -m iprange --dst-range 198.19.94.20-198.19.94.10 -j DROP
+COMMIT
+"""
+
 for _backend in ("nft", "legacy"):
     CONFIGS.append(
         Config(
@@ -124,6 +137,11 @@ for _backend in ("nft", "legacy"):
             HostSetup(agent_uid=4242, agent_gid=4242),
         )
     )
+
+
+@config("iptables-reversed-ranges-nft", extra=("198.19.92.15", "198.19.94.15", "198.19.96.15"))
+def _reversed_ranges(host: LabHost) -> None:
+    tools.iptables_restore(host, REVERSED_RANGES_V4, "nft")
 
 
 @config("legacy-policy-drop-no-rules")
