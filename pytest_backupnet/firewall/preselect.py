@@ -40,7 +40,7 @@ class Preselection:
         """For each rule index, the first rule from there on that the packet may match (len(rules)
         when none); the same list for as long as the walk lasts."""
         found = self._next.get((chain_id, kind))
-        if found is None or found is PEER:
+        if found is None:
             found = [len(rules)] * (len(rules) + 1)
             following = len(rules)
             for index in range(len(rules) - 1, -1, -1):
