@@ -627,10 +627,7 @@ def _merge(branches: Iterable[Branch]) -> list[Branch]:
     merged: dict[PacketState, list[Intervals]] = {}
     for state, where in branches:
         merged.setdefault(state, []).append(where)
-    return [
-        (state, parts[0] if len(parts) == 1 else iv.normalize(p for part in parts for p in part))
-        for state, parts in merged.items()
-    ]
+    return [(state, iv.union_all(parts)) for state, parts in merged.items()]
 
 
 def _describe(step: Match) -> str:

@@ -1,12 +1,14 @@
 """Sets of integers (addresses, ports, marks) as sorted tuples of disjoint closed intervals.
 
-Nothing is ever expanded into its members: a /8 is one pair, a port range is one pair.
+Nothing is ever expanded into its members: a /8 is one pair, a port range is one pair. The
+operations take normal intervals (as `normalize` gives them: sorted, none reversed, none touching)
+and give normal intervals.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 Interval = tuple[int, int]
 Intervals = tuple[Interval, ...]
@@ -48,6 +50,17 @@ def union(left: Intervals, right: Intervals) -> Intervals:
     if not right:
         return left
     return normalize((*left, *right))
+
+
+def union_all(parts: Sequence[Intervals]) -> Intervals:
+    """The union of several sets; the set itself when they are all the same one (the branches of
+    tied chains' orders, the same rule's evidence again), without merging it with itself."""
+    if len(parts) == 1:
+        return parts[0]
+    distinct = list(dict.fromkeys(parts))
+    if len(distinct) == 1:
+        return distinct[0]
+    return normalize(p for part in distinct for p in part)
 
 
 def intersect(left: Intervals, right: Intervals) -> Intervals:

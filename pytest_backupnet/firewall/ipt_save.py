@@ -144,7 +144,7 @@ def parse_save(text: str, family: int, ipsets: Mapping[str, IpSet] | None = None
 
 def _rule(line: str, family: int, ipsets: Mapping[str, IpSet]) -> SavedRule:
     try:
-        tokens = shlex.split(line) if any(c in line for c in "\"'\\") else line.split()
+        tokens = _tokens(line)
     except ValueError:
         tokens = []
     if len(tokens) < 2:
@@ -159,6 +159,21 @@ def _rule(line: str, family: int, ipsets: Mapping[str, IpSet]) -> SavedRule:
     except (v.BadValue, IndexError, ValueError) as exc:
         steps = [Opaque(f"cannot read {text[:120]!r}: {exc}"), Taint(f"cannot read {text[:120]!r}")]
     return SavedRule(chain, tuple(steps), text)
+
+
+# A word of a line with double quotes but no single quote or backslash: shlex's (POSIX) reading is
+# then plain, quotes group words and go; the common `-m comment --comment "..."` needs no shlex.
+_QUOTED_WORD = re.compile(r'(?:[^ \t\r\n"]|"[^"]*")+')
+
+
+def _tokens(line: str) -> list[str]:
+    """The words of a line: split at whitespace, or with quotes as shlex.split reads them (ValueError
+    for an unclosed quote)."""
+    if not any(c in line for c in "\"'\\"):
+        return line.split()
+    if "'" in line or "\\" in line or line.count('"') % 2:
+        return shlex.split(line)
+    return [word.replace('"', "") for word in _QUOTED_WORD.findall(line)]
 
 
 class _RuleParser:

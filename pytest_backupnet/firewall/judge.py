@@ -168,14 +168,10 @@ def _judge_family(
         for where, text, packet_name in found:
             notes.setdefault((kind, text, packet_name), []).append(where)
     for (packet_name, label, policy), parts in evidence.items():
-        events.append(_Event("evidence", label, packet_name, _joined(parts), policy))
+        events.append(_Event("evidence", label, packet_name, iv.union_all(parts), policy))
     for (kind, text, packet_name), parts in notes.items():
-        events.append(_Event(kind, text, packet_name, _joined(parts)))
+        events.append(_Event(kind, text, packet_name, iv.union_all(parts)))
     return _segments(family, peers, events)
-
-
-def _joined(parts: list[Intervals]) -> Intervals:
-    return parts[0] if len(parts) == 1 else iv.normalize(p for part in parts for p in part)
 
 
 def _next_state(
