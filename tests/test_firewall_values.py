@@ -111,3 +111,25 @@ def test_port_lists(text: str, expected: iv.Intervals) -> None:
 def test_bad_ports_are_refused(text: str) -> None:
     with pytest.raises(values.BadValue):
         values.port_intervals(text)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_quick_ipv4_pattern_reads_as_the_plain_reader(seed: int) -> None:
+    """The pattern takes the common texts; what it leaves (odd digits, `/032`) the plain reader reads."""
+    generator = random.Random(seed)
+    alphabet = [*"0123456789./", "²", "٣", " ", "a"]
+    for _ in range(3000):
+        if generator.random() < 0.5:
+            text = "".join(generator.choice(alphabet) for _ in range(generator.randrange(1, 20)))
+        else:
+            text = ".".join(str(generator.randrange(0, 300)) for _ in range(4))
+            text += generator.choice(["", f"/{generator.randrange(0, 40)}", "/", "/032", "/1x"])
+        try:
+            quick: object = values._ipv4_quick(text)
+        except ValueError as exc:
+            quick = type(exc)
+        try:
+            plain: object = values._ipv4_unusual(text)
+        except ValueError as exc:
+            plain = type(exc)
+        assert quick == plain, text

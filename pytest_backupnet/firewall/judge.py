@@ -389,32 +389,28 @@ def _segments(family: int, peers: Intervals, events: list[_Event]) -> list[Segme
         if where:
             groups.setdefault(where, []).append(index)
     members = list(groups.values())
-    points: dict[int, list[tuple[int, int]]] = {}
+    starts: dict[int, list[int]] = {}  # where groups begin (intervals are normal: once a point)
+    ends: dict[int, list[int]] = {}  # the first point after them
     for group, where in enumerate(groups):
         for low, high in where:
-            points.setdefault(low, []).append((1, group))
-            points.setdefault(high + 1, []).append((-1, group))
-    for low, high in peers:
-        points.setdefault(low, [])
-        points.setdefault(high + 1, [])
+            starts.setdefault(low, []).append(group)
+            ends.setdefault(high + 1, []).append(group)
+    outside = {high + 1 for _, high in peers}  # the only points that are not peers
     deciding = [
         e.kind in ("accept", "drop", "reject", "unknown") or e.kind.startswith("arp-") for e in events
     ]
-    present: dict[int, int] = {}  # groups over the current piece, with their count of intervals
+    present: set[int] = set()  # the groups over the current piece
     by_groups: dict[frozenset[int], tuple[str, str, str, str]] = {}
     by_events: dict[tuple[frozenset[int], frozenset[int]], tuple[str, str, str, str]] = {}
-    ordered = sorted(points)
+    ordered = sorted({*starts, *ends, *(low for low, _ in peers), *outside})
     lows: list[int] = []
     highs: list[int] = []
     decisions: list[tuple[str, str, str, str]] = []
+    none: list[int] = []
     for position, point in enumerate(ordered[:-1]):
-        for delta, group in points[point]:
-            count = present.get(group, 0) + delta
-            if count:
-                present[group] = count
-            else:
-                present.pop(group, None)
-        if not _inside(point, peers):
+        present.difference_update(ends.get(point, none))
+        present.update(starts.get(point, none))
+        if point in outside:
             continue
         end = ordered[position + 1] - 1
         groups_here = frozenset(present)
@@ -502,10 +498,6 @@ def _accept_label(events: list[_Event], indices: Sequence[int]) -> str:
         chosen = [e for e in found if not e.policy] or found
         labels.append(chosen[-1].label if chosen else "no chain at its hooks")
     return f"{labels[0]}; reply: {labels[1]}"
-
-
-def _inside(point: int, peers: Intervals) -> bool:
-    return iv.contains(peers, point)
 
 
 def _address(family: int, value: int) -> str:

@@ -223,8 +223,9 @@ def make_rule(steps: tuple[Step, ...], label: str) -> Rule:
         if isinstance(step, KeyTest | Concat | Opaque):
             run.append(step)
             continue
-        ordered += sorted(run, key=_cost)
-        run = []
+        if run:
+            ordered += sorted(run, key=_cost) if len(run) > 1 else run
+            run = []
         if step is not None:
             ordered.append(step)
     return Rule(tuple(ordered), label)

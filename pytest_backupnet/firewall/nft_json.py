@@ -111,6 +111,9 @@ def chain_id(family: str, table: str, name: str) -> str:
     return f"nft {family} {table} {name}"
 
 
+# As json.dumps(..., separators=(",", ":")) writes, without making an encoder each time.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
 XtRules = Callable[[str, str, str, int, int], Rule | None]
 
 
@@ -563,7 +566,7 @@ class _RuleReader:
         return [Taint(f"rewrites {self._short(key)}")]
 
     def _short(self, body: Any) -> str:
-        return json.dumps(body, separators=(",", ":"))[:120]
+        return _COMPACT.encode(body)[:120]
 
     def _text(self, body: Any) -> str:
         return self._short(body)
