@@ -20,6 +20,7 @@ from .keytest import STATEFUL_KEYS, key_truth
 from .model import (
     FULL_MARK,
     BaseChain,
+    Chain,
     Concat,
     Jump,
     KeyTest,
@@ -37,7 +38,7 @@ from .model import (
 )
 from .paths import ABSENT, Hop, KeyReader, PacketSpec, PacketState, Resolved, Unknown
 from .paths import conntrack_view as _conntrack_view
-from .preselect import Preselection
+from .preselect import Preselection, RuleIndex, Selection
 from .routing import RouteContext
 
 MAX_JUMP_DEPTH = 64
@@ -125,6 +126,7 @@ class Walker:
         family: int,
         egress: bool,
         shortcuts: bool = True,
+        index: RuleIndex | None = None,
     ) -> None:
         """With `shortcuts` off, every rule is walked every time: the reference the shortcuts (see
         Preselection and _unit) are tested against."""
@@ -141,7 +143,7 @@ class Walker:
         self._keep: list[PacketSpec] = []  # packets whose ids key _static
         self.shortcuts = shortcuts
         self._runs: dict[tuple[_Unit, int, int, tuple[Branch, ...]], _Run] = {}
-        self.preselection = Preselection(family)
+        self.preselection = Preselection(family, index or RuleIndex())
 
     # the walk
 
@@ -335,20 +337,22 @@ class Walker:
         pending = branches
         rules = chain.rules
         contexts: set[int] = set()
-        selections: list[list[int]] = []
+        selections: list[Selection] = []
         index = 0
         while index < len(rules) and pending:
+            start = 0
             if self.shortcuts:
                 if contexts != {s.context for s, _ in pending}:
                     contexts = {s.context for s, _ in pending}
-                    selections = [self._selection(chain.id, rules, place, c) for c in sorted(contexts)]
-                following = min(selection[index] for selection in selections)
+                    selections = [self._selection(chain, place, c) for c in sorted(contexts)]
+                following = min(selection.following[index] for selection in selections)
                 if following > index:
                     pending = self._pass_over(pending, following - index)
                     index = following
                     continue
+                start = min(selection.settled[index] for selection in selections)
             self._count(len(pending))
-            skipped, decided, back = self._rule(rules[index], place, pending, depth)
+            skipped, decided, back = self._rule(rules[index], place, pending, depth, start)
             terminals += decided
             returned += back
             pending = _merge(skipped) if len(skipped) > 1 else skipped
@@ -368,19 +372,20 @@ class Walker:
         self._count(len(merged) * (rules - 1))
         return merged
 
-    def _selection(self, chain_id: str, rules: Sequence[Rule], place: _Place, context: int) -> list[int]:
+    def _selection(self, chain: Chain, place: _Place, context: int) -> Selection:
         keys, kind = self._static_keys(place, context)
-        return self.preselection.next_live(chain_id, rules, kind, keys)
+        return self.preselection.select(chain, kind, keys)
 
     def _rule(
-        self, rule: Rule, place: _Place, branches: list[Branch], depth: int
+        self, rule: Rule, place: _Place, branches: list[Branch], depth: int, start: int = 0
     ) -> tuple[list[Branch], list[Outcome], list[Branch]]:
-        """(branches going on to the next rule, terminal outcomes, branches returning from the chain)."""
+        """(branches going on to the next rule, terminal outcomes, branches returning from the chain);
+        the first `start` steps are tests true for every branch (see Selection)."""
         active = branches
         skipped: list[Branch] = []
         terminals: list[Outcome] = []
         returned: list[Branch] = []
-        for step in rule.steps:
+        for step in itertools.islice(rule.steps, start, None):
             if not active:
                 break
             if isinstance(step, KeyTest | Concat | Opaque):
@@ -564,7 +569,8 @@ class Walker:
                 key, place.packet, place.hop, place.priority, state, self.egress, context
             )
         static, _ = self._static_keys(place, state.context)
-        return static.get(key, Unknown(f"{key} is not evaluated"))
+        found = static.get(key)
+        return Unknown(f"{key} is not evaluated") if found is None else found
 
     def _static_keys(self, place: _Place, context: int) -> tuple[dict[str, Resolved], int]:
         """The keys that do not depend on the packet's state, and their kind (see Preselection)."""

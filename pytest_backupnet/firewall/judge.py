@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import intervals as iv
 from .assemble import assemble
@@ -23,6 +23,7 @@ from .paths import (
     flow_packets,
     status_after,
 )
+from .preselect import RuleIndex
 from .routing import RouteContext, route_contexts
 from .sources import FIREWALL_COMMANDS, FIREWALL_FILES, RULE_SOURCES, Captured, text_of
 
@@ -82,6 +83,8 @@ class HostFirewall:
     tooling: bool
     outside_marks: bool  # rules test marks no rule sets: a packet's mark may come from elsewhere
     outside_ctmarks: bool
+    # which rules can match which packets, learnt while judging (see preselect)
+    index: RuleIndex = field(default_factory=RuleIndex, compare=False, repr=False)
 
 
 def read_host_firewall(captured: Mapping[str, Captured]) -> HostFirewall:
@@ -132,7 +135,7 @@ def _judge_family(
     egress = flow.direction == "egress"
     contexts = route_contexts(facts, family, peers, facts.agent_uid)
     reader = KeyReader(facts, family, flow.port, (facts.agent_uid, facts.agent_gid, facts.agent_note))
-    walker = Walker(host.ruleset, reader, [c for _, c in contexts], family, egress, shortcuts)
+    walker = Walker(host.ruleset, reader, [c for _, c in contexts], family, egress, shortcuts, host.index)
     mark = None if host.outside_marks else 0
     ctmark = None if host.outside_ctmarks else 0
     packets = flow_packets(egress)
