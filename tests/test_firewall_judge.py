@@ -344,3 +344,34 @@ def test_odd_facts_never_raise() -> None:
     texts = {key: "\x00\n" * 3 + "garbage 1: x inet 999.1.1.1/99\n" for key in FACTS}
     judgement = judge(read_host_firewall(host(**texts, nft_json=nft(("in", hook("input"), [])))), INBOUND)
     assert judgement.segments and not judgement.unreadable
+
+
+def test_marks_no_rule_sets_are_told_from_marks_rules_set() -> None:
+    """A tested mark bit no rule writes comes from outside the ruleset (a test, a lookup, a map)."""
+    from pytest_backupnet.firewall.judge import _outside_marks
+    from pytest_backupnet.firewall.model import (
+        Chain,
+        Concat,
+        KeyTest,
+        Rule,
+        Ruleset,
+        SetMark,
+        Verdict,
+        VerdictMap,
+        single,
+    )
+
+    def outside(*steps: Any) -> tuple[bool, bool]:
+        sets = Rule((SetMark("mark", 0xFFFFFFEF, 0x10),), "set")  # writes bit 0x10
+        ruleset = Ruleset({"c": Chain("c", "c", (sets, Rule(steps, "r")))})
+        return _outside_marks(ruleset, ruleset.mark_bits_written)
+
+    assert outside(KeyTest("mark", single(0x10))) == (False, False)
+    assert outside(KeyTest("mark", single(0x30))) == (True, False)
+    assert outside(KeyTest("mark", single(0x30), mask=0x10)) == (False, False)
+    assert outside(KeyTest("ctmark", single(0x20))) == (False, True)
+    lookup = Concat(("saddr", "ctmark"), (4, 0), ((single(1), single(0x10)), (single(2), single(0x40))))
+    assert outside(lookup) == (False, True)
+    vmap = VerdictMap(KeyTest("mark", single(0)), ((KeyTest("mark", single(0x80)), Verdict("drop")),))
+    assert outside(vmap) == (True, False)
+    assert outside(KeyTest("l4proto", single(0x80)), Verdict("accept")) == (False, False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from . import intervals as iv
@@ -11,7 +11,7 @@ from .assemble import assemble
 from .evaluate import BudgetExceeded, Outcome, Walker
 from .facts import HostFacts, read_facts
 from .intervals import Intervals
-from .model import CT_STATUS, FULL_MARK, IF_TYPES, Concat, KeyTest, Ruleset, VerdictMap
+from .model import CT_STATUS, FULL_MARK, IF_TYPES, Concat, KeyTest, Ruleset, Values, VerdictMap
 from .paths import (
     ARP_PACKETS,
     FlowPackets,
@@ -548,16 +548,32 @@ def _outside_marks(ruleset: Ruleset, written: int) -> tuple[bool, bool]:
     for chain in ruleset.chains.values():
         for rule in chain.rules:
             for step in rule.steps:
-                matches = [m for m, _ in step.entries] if isinstance(step, VerdictMap) else [step]
-                tests = [m for m in matches if isinstance(m, KeyTest)]
-                for concat in (m for m in matches if isinstance(m, Concat)):
-                    tests += [
-                        KeyTest(k, row[i]) for row in concat.elements for i, k in enumerate(concat.keys)
-                    ]
-                for test in tests:
-                    if test.key in outside:
-                        mask = test.mask if test.mask is not None else FULL_MARK
-                        for low, high in test.values.ints:
-                            if (high & mask) & ~written & FULL_MARK or (low & mask) & ~written & FULL_MARK:
-                                outside[test.key] = True
+                if isinstance(step, KeyTest):
+                    tests: Iterable[tuple[str, int | None, Values]] = ((step.key, step.mask, step.values),)
+                elif isinstance(step, Concat | VerdictMap):
+                    tests = _tests_in(step)
+                else:
+                    continue
+                for key, mask, values in tests:
+                    if key in outside and _unwritten(values, FULL_MARK if mask is None else mask, written):
+                        outside[key] = True
     return outside["mark"], outside["ctmark"]
+
+
+def _tests_in(step: Concat | VerdictMap) -> Iterator[tuple[str, int | None, Values]]:
+    """(key, mask, values) of each test in a lookup or verdict map."""
+    matches = [m for m, _ in step.entries] if isinstance(step, VerdictMap) else [step]
+    for match in matches:
+        if isinstance(match, KeyTest):
+            yield match.key, match.mask, match.values
+        elif isinstance(match, Concat):
+            for row in match.elements:
+                for position, key in enumerate(match.keys):
+                    yield key, None, row[position]
+
+
+def _unwritten(values: Values, mask: int, written: int) -> bool:
+    return any(
+        (high & mask) & ~written & FULL_MARK or (low & mask) & ~written & FULL_MARK
+        for low, high in values.ints
+    )
