@@ -133,3 +133,32 @@ def test_the_quick_ipv4_pattern_reads_as_the_plain_reader(seed: int) -> None:
         except ValueError as exc:
             plain = type(exc)
         assert quick == plain, text
+
+
+def _plain_range(first: str, last: str, family: int) -> object:
+    """address_range as the ipaddress module alone reads it."""
+    try:
+        low, high = ipaddress.ip_address(first.strip()), ipaddress.ip_address(last.strip())
+    except ValueError:
+        return values.BadValue
+    if low.version != high.version or (family and low.version != family):
+        return values.BadValue
+    return (int(low), int(high)), low.version
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_address_ranges_read_as_ipaddress_reads_them(seed: int) -> None:
+    """The quick path of `-m iprange` ranges: leading zeros, spaces and IPv6 as ipaddress says."""
+    generator = random.Random(seed)
+    octets = ["0", "00", "01", "7", "10", "255", "256", "999", "1000", "²"]
+    for _ in range(2000):
+        texts = []
+        for _ in range(2):
+            text = ".".join(generator.choice(octets) for _ in range(generator.choice((3, 4, 4, 4, 5))))
+            texts.append(generator.choice([text, text, f" {text}", "::1", "fe80::2"]))
+        family = generator.choice((0, 4, 6))
+        try:
+            found: object = values.address_range(texts[0], texts[1], family)
+        except values.BadValue:
+            found = values.BadValue
+        assert found == _plain_range(texts[0], texts[1], family), (texts, family)

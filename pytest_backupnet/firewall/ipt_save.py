@@ -153,7 +153,8 @@ def _rule(line: str, family: int, ipsets: Mapping[str, IpSet]) -> SavedRule:
             chain, (Opaque(f"cannot read {line[:120]!r}"), Taint(f"cannot read {line[:120]!r}")), line
         )
     chain = tokens[1]
-    text = line.split(None, 2)[2] if len(line.split(None, 2)) > 2 else ""
+    parts = line.split(None, 2)
+    text = parts[2] if len(parts) > 2 else ""
     try:
         steps = _RuleParser(tokens[2:], family, ipsets).parse()
     except (v.BadValue, IndexError, ValueError) as exc:

@@ -114,6 +114,8 @@ def chain_id(family: str, table: str, name: str) -> str:
 # As json.dumps(..., separators=(",", ":")) writes, without making an encoder each time.
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 
+_ITEM_KINDS = ("table", "chain", "rule", "set", "map")
+
 XtRules = Callable[[str, str, str, int, int], Rule | None]
 
 
@@ -130,9 +132,11 @@ def parse_nft(
     chains: dict[tuple[str, str, str], dict[str, Any]] = {}
     rules: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for item in items:
-        for kind in ("table", "chain", "rule", "set", "map"):
+        # most items hold one kind: look that one up (several: in this order)
+        kinds = (next(iter(item)),) if len(item) == 1 else _ITEM_KINDS
+        for kind in kinds:
             body = item.get(kind)
-            if not isinstance(body, dict):
+            if kind not in _ITEM_KINDS or not isinstance(body, dict):
                 continue
             family, table = str(body.get("family", "")), str(body.get("table", body.get("name", "")))
             if kind == "table":

@@ -67,6 +67,21 @@ def _ipv4_quick(text: str) -> Interval | None:
     return (low, low + (1 << host) - 1)
 
 
+# An IPv4 address as ipaddress reads it (no leading zeros, no spaces): `address_range`'s quick path.
+_EXACT_OCTET = r"(0|[1-9]\d{0,2})"
+_EXACT_DOTTED = re.compile(r"\.".join([_EXACT_OCTET] * 4), re.ASCII)
+
+
+def _ipv4_exact(text: str) -> int | None:
+    found = _EXACT_DOTTED.fullmatch(text)
+    if found is None:
+        return None
+    octets = [int(octet) for octet in found.groups()]
+    if max(octets) > 255:
+        return None
+    return octets[0] << 24 | octets[1] << 16 | octets[2] << 8 | octets[3]
+
+
 def _ipv4_unusual(text: str) -> Interval | None:
     """`_ipv4_quick` for what its pattern does not take (a length of three digits, other digits)."""
     address, _, length = text.partition("/")
@@ -92,6 +107,9 @@ def _ipv4_unusual(text: str) -> Interval | None:
 
 
 def address_range(first: str, last: str, family: int = 0) -> tuple[Interval, int]:
+    low_quick, high_quick = _ipv4_exact(first), _ipv4_exact(last)
+    if low_quick is not None and high_quick is not None and family != 6:
+        return (low_quick, high_quick), 4
     try:
         low, high = ipaddress.ip_address(first.strip()), ipaddress.ip_address(last.strip())
     except ValueError as exc:
