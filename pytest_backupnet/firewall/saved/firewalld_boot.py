@@ -8,6 +8,7 @@ from .files import HostFiles
 from .firewalld_config import CONF, ETC, LIB, read_config
 from .firewalld_rules import GenerateError, generate
 from .state import BootState
+from .xtables import BUILTINS
 
 # firewalld's own Conflicts= (its unit file): systemd runs only one of a conflicting pair.
 CONFLICTS = ("iptables.service", "ip6tables.service", "nftables.service", "ebtables.service", "ipset.service")
@@ -78,8 +79,17 @@ def firewalld(files: HostFiles, boot: BootServices) -> Found | None:
 
     def apply(boot_state: BootState) -> None:
         copy = generated.copy()
+        # At start firewalld flushes every iptables table (-F -X -Z), whatever its backend; the built-in
+        # chains keep their policies, unless its iptables backend then sets them all to ACCEPT.
+        for state in boot_state.xtables.values():
+            for name, chains in state.tables.items():
+                for chain in list(chains):
+                    if chain in BUILTINS.get(name, ()):
+                        chains[chain].rules = []
+                    else:
+                        del chains[chain]
         if backend.lower() == "iptables":  # its chains live in x_tables, at iptables' own priorities
-            boot_state.xtables.clear()  # firewalld flushes every iptables chain when it starts
+            boot_state.xtables.clear()
             boot_state.tools.clear()
             for table in copy.tables.values():
                 for chain in table.chains.values():

@@ -195,6 +195,36 @@ class XTables:
         return False
 
 
+_IMPLICIT = {  # options of the match iptables loads by itself after `-p PROTOCOL`
+    "tcp": (
+        "tcp",
+        ("--dport", "--destination-port", "--sport", "--source-port", "--syn", "--tcp-flags", "--tcp-option"),
+    ),
+    "udp": ("udp", ("--dport", "--destination-port", "--sport", "--source-port")),
+    "icmp": ("icmp", ("--icmp-type",)),
+    "ipv6-icmp": ("icmp6", ("--icmpv6-type",)),
+    "icmpv6": ("icmp6", ("--icmpv6-type",)),
+}
+
+
+def explicit_modules(text: str) -> str:
+    """`-p tcp --dport 22` as iptables-save prints it, `-p tcp -m tcp --dport 22`: a restore file may
+    leave out the protocol's match, which iptables then loads by itself."""
+    try:
+        tokens = shlex.split(text)
+    except ValueError:
+        return text
+    for index, token in enumerate(tokens[:-1]):
+        if token not in ("-p", "--protocol") or tokens[index + 1].lower() not in _IMPLICIT:
+            continue
+        module, options = _IMPLICIT[tokens[index + 1].lower()]
+        rest = tokens[index + 2 :]
+        loaded = any(rest[i] in ("-m", "--match") and rest[i + 1] == module for i in range(len(rest) - 1))
+        if not loaded and any(o in rest for o in options):
+            return shlex.join([*tokens[: index + 2], "-m", module, *rest])
+    return text
+
+
 def _same_rule(left: str, right: str) -> bool:
     try:
         return shlex.split(left) == shlex.split(right)
@@ -226,7 +256,7 @@ def to_chains(
             lines.append(f":{chain.name} {chain.policy or '-'} [0:0]")
         for chain in table.values():
             for rule in chain.rules:
-                lines.append(f"-A {chain.name} {rule.text}")
+                lines.append(f"-A {chain.name} {explicit_modules(rule.text)}")
                 order.append(rule)
         lines.append("COMMIT")
         parsed = parse_save("\n".join(lines), state.family, ipsets).tables.get(table_name)
