@@ -11,6 +11,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..nft_json import JsonError
 from .boot import BootServices, Unit
 from .files import HostFiles
 from .nft_flatten import flatten
@@ -158,13 +159,13 @@ def _nft_command(unit: Unit) -> tuple[str, tuple[str, ...]]:
 
 
 def read_nft_script(
-    files: HostFiles, path: str, include_paths: tuple[str, ...], runner_nft: bool
+    files: HostFiles, path: str, include_paths: tuple[str, ...], runner_nft: bool, cwd: str = "/"
 ) -> tuple[Loaded | None, str, str]:
     """(loaded, how it was read, problem) of `nft -f path` at boot."""
     written: Loaded | None = None
     problem = ""
     try:
-        written = load_script(files, path, context_of(files), include_paths)
+        written = load_script(files, path, context_of(files), include_paths, cwd)
         clean_sets(written.state)
     except ScriptError as exc:
         problem = str(exc)
@@ -173,7 +174,7 @@ def read_nft_script(
             return None, "the nftables parser", _could_not(problem)
         return written, "the nftables parser", ""
     try:
-        flat = flatten(files, path, include_paths)
+        flat = flatten(files, path, include_paths, cwd)
     except ScriptError as exc:
         return None, "the nftables parser", _could_not(str(exc))
     listing = load_in_namespace(flat, written.interfaces_needed if written else set())
@@ -190,7 +191,20 @@ def read_nft_script(
                 "nothing at boot, if the host's nft refuses it too"
             ),
         )
-    state = state_from_listing(listing.json, listing.text, written.state if written else None)
+    try:
+        state = state_from_listing(listing.json, listing.text, written.state if written else None)
+    except JsonError as exc:
+        if written is not None:
+            return (
+                written,
+                f"the nftables parser (nft loads the file, but its listing cannot be read: {exc})",
+                "",
+            )
+        return (
+            None,
+            "nft on the runner",
+            f"nft loads {path}, but its listing cannot be read ({exc}); {problem}",
+        )
     loaded = Loaded(
         state,
         written.files if written else list(flat.files),

@@ -144,7 +144,15 @@ class RuleParser:
             if self.at(";"):
                 self.next()
                 continue
-            statements += self.statement()
+            before = self.transport
+            found = self.statement()
+            if found and found[-1] == {"reject": {"type": "tcp reset"}} and not before:
+                # nft puts the protocol match a tcp reset needs at the start of the rule
+                statements.insert(
+                    0, {"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": "tcp"}}
+                )
+                self.transport = "tcp"
+            statements += found
         return _without_implied(statements, self.context.family)
 
     def statement(self) -> list[JSON]:
@@ -676,6 +684,8 @@ class RuleParser:
         if self.at("tcp"):
             self.next()
             self.expect("reset")
+            if self.transport and self.transport != "tcp":
+                raise self.error("reject with tcp reset is refused after a match of another protocol")
             return {"reject": {"type": "tcp reset"}}
         kind = self.expect(*_REJECT_TYPES).value
         if kind == "icmpx" and family in ("ip", "ip6"):
@@ -938,6 +948,9 @@ def _without_implied(statements: list[JSON], family: str) -> list[JSON]:
 def _payload_protocol(statement: JSON) -> str:
     match = statement.get("match") if isinstance(statement, dict) else None
     left = match.get("left") if isinstance(match, dict) else None
+    while isinstance(left, dict) and len(left) == 1 and next(iter(left)) in ("&", "|", "^"):
+        operands = next(iter(left.values()))
+        left = operands[0] if isinstance(operands, list) and operands else None
     if isinstance(left, dict) and isinstance(left.get("payload"), dict):
         return str(left["payload"].get("protocol", ""))
     return ""

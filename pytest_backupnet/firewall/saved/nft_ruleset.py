@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..model import BaseChain, Chain, Rule
-from ..nft_json import JsonError, chain_id, load_json, parse_nft
+from ..nft_json import chain_id, load_json, parse_nft
 from ..nft_text import parse_text
 from .nft_state import NftChain, NftRule, NftSet, NftState, NftTable
 
@@ -46,11 +46,9 @@ def state_chains(state: NftState) -> tuple[dict[str, Chain], list[BaseChain], li
 
 
 def state_from_listing(json_text: str, text: str, written: NftState | None) -> NftState:
-    """The real nft's listing as a state; rules keep the labels of the parser's state where it agrees."""
-    try:
-        items = load_json(json_text)
-    except JsonError:
-        return NftState()
+    """The real nft's listing as a state; rules keep the labels of the parser's state where it agrees.
+    Raises JsonError when the listing is not JSON (nft 1.0.6 writes a table's flags as garbage)."""
+    items = load_json(json_text)  # an unreadable listing is never an empty ruleset
     listing = parse_text(text)
     state = NftState()
     for item in items:

@@ -11,6 +11,7 @@ read is an error too: the caller then says why it cannot evaluate the file inste
 
 from __future__ import annotations
 
+import json
 import posixpath
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,9 +137,13 @@ class ScriptParser:
     def end_of_item(self, what: str) -> None:
         """nft wants a newline or `;` after every item of a block, a closing `}` included."""
         token = self.peek()
-        if token is not None and token.kind == "punct" and token.value == "}":
+        if (
+            token is not None
+            and token.kind != "newline"
+            and not (token.kind == "punct" and token.value == ";")
+        ):
             raise ScriptError(
-                f"{token.path}:{token.line}: nft expects a newline or `;` after {what}, not `}}`"
+                f"{token.path}:{token.line}: nft expects a newline or `;` after {what}, not {token}"
             )
 
     def separators(self) -> None:
@@ -237,6 +242,8 @@ class ScriptParser:
         for table, chain, expr, where in self.pending:
             if self.loaded.state.tables.get((table.family, table.name)) is table:
                 _check_references(table, chain, expr, where)
+        for table in self.loaded.state.tables.values():
+            _check_hooks(table)
         self.loaded.interfaces_needed = set(self.context.interfaces_needed)
         return self.loaded
 
@@ -699,6 +706,71 @@ def _is_interval(element: Any) -> bool:
     if isinstance(element, dict) and "concat" in element:
         return any(_is_interval(e) for e in element["concat"])
     return isinstance(element, dict) and ("range" in element or "prefix" in element)
+
+
+# What the kernel refuses at a hook (checked along every jump from a base chain): reject after routing,
+# a fib lookup by input interface where there is none, by output interface where there is none yet.
+_REFUSED_AT = {
+    "reject": ("postrouting",),
+    "fib iif": ("output", "postrouting"),
+    "fib oif": ("prerouting", "input"),
+}
+
+
+def _check_hooks(table: NftTable) -> None:
+    if table.family not in ("ip", "ip6", "inet"):
+        return
+    hooks: dict[str, set[str]] = {}
+    pending = [(name, chain.hook["hook"]) for name, chain in table.chains.items() if chain.hook]
+    while pending:
+        name, hook = pending.pop()
+        if hook in hooks.setdefault(name, set()):
+            continue
+        hooks[name].add(hook)
+        for rule in table.chains[name].rules:
+            for target in _targets(rule.expr):
+                if target in table.chains:
+                    pending.append((target, hook))
+    for name, reached in hooks.items():
+        for rule in table.chains[name].rules:
+            for need in _needs(rule.expr):
+                refused = reached & set(_REFUSED_AT[need])
+                if refused:
+                    hook = sorted(refused)[0]
+                    raise ScriptError(
+                        f"{rule.origin}: the kernel refuses {need} at the {hook} hook (chain {name})"
+                    )
+
+
+def _targets(node: Any) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("jump", "goto") and isinstance(value, dict) and isinstance(value.get("target"), str):
+                found.append(value["target"])
+            else:
+                found += _targets(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _targets(item)
+    return found
+
+
+def _needs(expr: list[Any]) -> list[str]:
+    needs: list[str] = []
+    text = json.dumps(expr)
+    if '"reject"' in text:
+        needs.append("reject")
+    for statement in expr:
+        fib = statement.get("match", {}).get("left", {}).get("fib") if isinstance(statement, dict) else None
+        if isinstance(fib, dict):
+            flags = fib.get("flags", [])
+            flags = flags if isinstance(flags, list) else [flags]
+            if "iif" in flags:
+                needs.append("fib iif")
+            if "oif" in flags:
+                needs.append("fib oif")
+    return needs
 
 
 def _has_nat(expr: list[Any]) -> bool:
