@@ -85,7 +85,8 @@ REFUSED = {
     "jump to a missing chain": "table inet t {\n chain a { type filter hook input priority 0; jump b;}\n}\n",
     "undefined variable": "table inet t {\n chain a { tcp dport $nope accept;}\n}\n",
     "icmpx in an ip table": "table ip t {\n chain a { reject with icmpx type admin-prohibited;}\n}\n",
-    "nat in a filter chain": "table ip t {\n chain a {\n type filter hook input priority 0; dnat to 1.2.3.4;}\n}",
+    "nat in a filter chain": "table ip t {\n chain a { type filter hook input priority 0; "
+    "dnat to 1.2.3.4;}\n}\n",
     "conflicting protocols": "table ip t {\n chain a { ip6 saddr ::1 accept;}\n}\n",
     "nfproto outside inet": "table ip t {\n chain a { meta nfproto ipv4 accept;}\n}\n",
     "range without interval": "table ip t {\n set s { type ipv4_addr; elements = { 10.0.0.0/8 } }\n}\n",
