@@ -82,12 +82,12 @@ def firewalld(files: HostFiles, boot: BootServices) -> Found | None:
         # At start firewalld flushes every iptables table (-F -X -Z), whatever its backend; the built-in
         # chains keep their policies, unless its iptables backend then sets them all to ACCEPT.
         for state in boot_state.xtables.values():
-            for name, chains in state.tables.items():
-                for chain in list(chains):
-                    if chain in BUILTINS.get(name, ()):
-                        chains[chain].rules = []
+            for table_name, chains in state.tables.items():
+                for chain_name in list(chains):
+                    if chain_name in BUILTINS.get(table_name, ()):
+                        chains[chain_name].rules = []
                     else:
-                        del chains[chain]
+                        del chains[chain_name]
         if backend.lower() == "iptables":  # its chains live in x_tables, at iptables' own priorities
             boot_state.xtables.clear()
             boot_state.tools.clear()

@@ -165,9 +165,20 @@ class Generator:
     # emitting
 
     def rule(
-        self, chain: str, expr: list[JSON], origin: str, text: str, verb: str = "add", **extra: Any
+        self,
+        chain: str,
+        expr: list[JSON],
+        origin: str,
+        text: str,
+        verb: str = "add",
+        *,
+        rich_priority: int = 0,
+        **placement: Any,
     ) -> None:
-        self.commands.append(_Command(verb, "rule", {"chain": chain, "expr": expr, **extra}, origin, text))
+        body = {"chain": chain, "expr": expr, **placement}
+        if rich_priority:
+            body["rich_priority"] = rich_priority
+        self.commands.append(_Command(verb, "rule", body, origin, text))
 
     def chain(self, name: str, origin: str, hook: tuple[str, str] | None = None) -> None:
         body: dict[str, JSON] = {"name": name}
@@ -765,7 +776,6 @@ class Generator:
     def _rich_log(self, policy: _Policy, rich: RichRule, expr: list[JSON], origin: str) -> None:
         suffix = "log" if rich.priority == 0 else ("pre" if rich.priority < 0 else "post")
         chain = f"filter_{_chain_name(policy, 'filter')}_{suffix}"
-        extra = {"rich_priority": rich.priority} if rich.priority else {}
         if rich.log is not None:
             options: dict[str, JSON] = {}
             if rich.log["kind"] == "nflog":
@@ -776,14 +786,20 @@ class Generator:
                 options["level"] = "warn" if rich.log["level"] == "warning" else rich.log["level"]
             if rich.log.get("prefix"):
                 options["prefix"] = rich.log["prefix"]
-            self.rule(chain, [*expr, *_limit(rich.log_limit), {"log": options}], origin, rich.text, **extra)
+            self.rule(
+                chain,
+                [*expr, *_limit(rich.log_limit), {"log": options}],
+                origin,
+                rich.text,
+                rich_priority=rich.priority if rich is not None else 0,
+            )
         if rich.audit:
             self.rule(
                 chain,
                 [*expr, *_limit(rich.audit_limit), {"log": {"level": "audit"}}],
                 origin,
                 rich.text,
-                **extra,
+                rich_priority=rich.priority if rich is not None else 0,
             )
 
     def _rich_action(self, policy: _Policy, rich: RichRule, expr: list[JSON], origin: str) -> None:
@@ -808,8 +824,13 @@ class Generator:
             )
             action = {"mangle": {"key": {"meta": {"key": "mark"}}, "value": value}}
         chain = f"{table}_{_chain_name(policy, table)}_{suffix}"
-        extra = {"rich_priority": rich.priority} if rich.priority else {}
-        self.rule(chain, [*expr, *_limit(rich.action_limit), action], origin, rich.text, **extra)
+        self.rule(
+            chain,
+            [*expr, *_limit(rich.action_limit), action],
+            origin,
+            rich.text,
+            rich_priority=rich.priority if rich is not None else 0,
+        )
 
     def _masquerade(self, policy: _Policy, rich: RichRule | None, origin: str) -> None:
         if rich is not None:
@@ -818,13 +839,12 @@ class Generator:
         else:
             expr, suffix = [_match({"meta": {"key": "nfproto"}}, "ipv4")], "allow"
         chain = f"nat_{_chain_name(policy, 'nat', True)}_{suffix}"
-        extra = {"rich_priority": rich.priority} if rich is not None and rich.priority else {}
         self.rule(
             chain,
             [*expr, _match({"meta": {"key": "oifname"}}, "lo", "!="), {"masquerade": None}],
             origin,
             rich.text if rich else "masquerade",
-            **extra,
+            rich_priority=rich.priority if rich is not None else 0,
         )
 
     def _forward_port(
@@ -844,13 +864,12 @@ class Generator:
             }
         else:
             nat = {"redirect": {"port": _port(to_port)}}
-        extra = {"rich_priority": rich.priority} if rich is not None and rich.priority else {}
         self.rule(
             f"nat_{_chain_name(policy, 'nat')}_{suffix}",
             [*expr, nat],
             origin,
             rich.text if rich else f"forward-port {port}/{protocol} -> {to_addr}:{to_port}",
-            **extra,
+            rich_priority=rich.priority if rich is not None else 0,
         )
 
     def _icmp_block(self, policy: _Policy, name: str, rich: RichRule | None, origin: str) -> None:
@@ -879,13 +898,12 @@ class Generator:
                 if rich.action is not None:
                     self._rich_action(policy, rich, expr, origin)
                 else:
-                    extra = {"rich_priority": rich.priority} if rich.priority else {}
                     self.rule(
                         f"filter_{_chain_name(policy, 'filter')}_{_rich_suffix(rich)}",
                         [*expr, REJECT],
                         origin,
                         rich.text,
-                        **extra,
+                        rich_priority=rich.priority if rich is not None else 0,
                     )
                 continue
             if self.log_denied != "off" and not inverted:
