@@ -92,7 +92,7 @@ def boot_services(files: HostFiles) -> BootServices:
                 enabled, reason = systemd[0], f"{systemd[1]}; {sysv[1]}"
             else:
                 enabled, reason = None, f"the init system is not known ({why}): {systemd[1]}; {sysv[1]}"
-        if init != "sysvinit" and text is None and enabled is not False:
+        if init == "systemd" and text is None and enabled is not False:
             enabled, reason = False, f"{reason}, but its unit file is not installed"
         units[name] = Unit(name, enabled, reason, text or "", path, _exec_start(text or ""))
     return BootServices(init, why, units)
@@ -163,7 +163,11 @@ def _sysv_enabled(files: HostFiles, name: str) -> tuple[bool | None, str]:
     level = found.group(1) if found else "2"
     for script in SYSV_SCRIPTS.get(name, ()):
         for directory in ("S", level):
-            links = files.glob(f"/etc/rc{directory}.d/S[0-9][0-9]{script}")
+            links = [
+                p
+                for p in files.glob(f"/etc/rc{directory}.d/S[0-9][0-9]{script}")
+                if files.text(p) is not None
+            ]
             if links:
                 return True, f"enabled: {links[0]}"
     return (

@@ -63,7 +63,7 @@ class ScriptParser:
 
     # tokens
 
-    def _push_file(self, path: str, depth: int) -> None:
+    def _push_file(self, path: str, depth: int, record: bool = True) -> None:
         text = self.files.text(path)
         if text is None:
             raise ScriptError(f"could not evaluate: include {path} not read")
@@ -72,7 +72,8 @@ class ScriptParser:
         except LexError as exc:
             raise ScriptError(str(exc)) from None
         self.texts[path] = text
-        self.loaded.files.append(path)
+        if record:
+            self.loaded.files.append(path)
         self.streams.append(_Stream(tokens, path, depth))
 
     def _raw_peek(self) -> Token | None:
@@ -227,7 +228,8 @@ class ScriptParser:
                     "and then nft refuses the whole file)"
                 )
         for path in reversed(found):  # pushed last first: read in sorted order
-            self._push_file(path, depth)
+            self._push_file(path, depth, record=False)
+        self.loaded.files += found
 
     # the script
 
