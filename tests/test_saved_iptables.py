@@ -10,7 +10,10 @@ from pytest_backupnet.firewall.saved.state import BootState
 from pytest_backupnet.firewall.saved.ufw import load, ufw_boot
 from pytest_backupnet.firewall.saved.xtables import XTables, explicit_modules, to_chains
 
-RULES = "*filter\n:INPUT DROP [0:0]\n:AGENT - [0:0]\n-A INPUT -j AGENT\n-A AGENT -p tcp --dport 2548 -j ACCEPT\nCOMMIT\n"
+RULES = (
+    "*filter\n:INPUT DROP [0:0]\n:AGENT - [0:0]\n-A INPUT -j AGENT\n"
+    "-A AGENT -p tcp --dport 2548 -j ACCEPT\nCOMMIT\n"
+)
 
 
 def _rules(state: XTables, chain: str) -> list[str]:
@@ -56,8 +59,13 @@ def test_restore_refuses_what_iptables_restore_refuses(text: str, problem: str) 
 def test_commands_insert_delete_and_set_policies() -> None:
     state = XTables(4)
     state.restore(RULES, "first", noflush=False)
-    for line in ("-I INPUT 1 -i lo -j ACCEPT", "-D AGENT -p tcp --dport 2548 -j ACCEPT", "-P INPUT ACCEPT",
-                 "-N EXTRA", "-t nat -P OUTPUT ACCEPT"):  # fmt: skip
+    for line in (
+        "-I INPUT 1 -i lo -j ACCEPT",
+        "-D AGENT -p tcp --dport 2548 -j ACCEPT",
+        "-P INPUT ACCEPT",
+        "-N EXTRA",
+        "-t nat -P OUTPUT ACCEPT",
+    ):
         assert state.command(line, "script"), state.problems
     assert _rules(state, "INPUT") == ["-i lo -j ACCEPT", "-j AGENT"] and not _rules(state, "AGENT")
     assert state.tables["filter"]["INPUT"].policy == "ACCEPT" and "EXTRA" in state.tables["filter"]
@@ -95,8 +103,14 @@ USER = "*filter\n:ufw-user-input - [0:0]\n-A ufw-user-input -p tcp --dport 2548 
 
 
 def _ufw(enabled: str, **extra: str) -> dict[str, str]:
-    return {"/etc/default/ufw": UFW_DEFAULTS, "/etc/ufw/ufw.conf": f"ENABLED={enabled}\n", "/etc/ufw/before.rules":
-            BEFORE, "/etc/ufw/after.rules": "*filter\nCOMMIT\n", "/etc/ufw/user.rules": USER, **extra}  # fmt: skip
+    return {
+        "/etc/default/ufw": UFW_DEFAULTS,
+        "/etc/ufw/ufw.conf": f"ENABLED={enabled}\n",
+        "/etc/ufw/before.rules": BEFORE,
+        "/etc/ufw/after.rules": "*filter\nCOMMIT\n",
+        "/etc/ufw/user.rules": USER,
+        **extra,
+    }
 
 
 def test_ufw_boots_only_when_enabled() -> None:
@@ -111,9 +125,9 @@ def test_ufw_init_builds_its_skeleton_and_sets_the_policies_last() -> None:
     load(boot, files, state.iptables(4, "ufw"), state.iptables(6, "ufw"))
     assert not boot.problems, boot.problems
     v4 = state.xtables[4].tables["filter"]
-    assert _rules(state.xtables[4], "INPUT") == [f"-j ufw-{p}-input" for p in
-                                                 ("before-logging", "before", "after", "after-logging", "reject",
-                                                  "track")]  # fmt: skip
+    assert _rules(state.xtables[4], "INPUT") == [
+        f"-j ufw-{p}-input" for p in ("before-logging", "before", "after", "after-logging", "reject", "track")
+    ]
     assert v4["INPUT"].policy == "DROP" and _rules(state.xtables[4], "ufw-reject-input") == ["-j REJECT"]
     assert _rules(state.xtables[4], "ufw-before-input") == ["-i lo -j ACCEPT", "-j ufw-user-input"]
     assert _rules(state.xtables[4], "ufw-track-output")[0].endswith("--ctstate NEW -j ACCEPT")

@@ -12,12 +12,20 @@ NFT_UNIT = "[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n[Install]\
 UFW_UNIT = "[Service]\nExecStart=/lib/ufw/ufw-init start quiet\n[Install]\nWantedBy=multi-user.target\n"
 NP_UNIT = "[Service]\nExecStart=/usr/sbin/netfilter-persistent start\n[Install]\nWantedBy=multi-user.target\n"
 FWD_UNIT = "[Service]\nExecStart=/usr/sbin/firewalld --nofork\n[Install]\nWantedBy=multi-user.target\n"
-CLOSED = "flush ruleset\ntable inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n }\n}\n"
+CLOSED = (
+    "flush ruleset\ntable inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n"
+    " }\n}\n"
+)
 RULES_V4 = "*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -s 198.19.1.0/24 -j DROP\nCOMMIT\n"
-UFW = {"/etc/default/ufw": 'DEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="ACCEPT"\n',
-       "/etc/ufw/ufw.conf": "ENABLED=yes\n", "/etc/ufw/before.rules": "*filter\nCOMMIT\n",
-       "/etc/ufw/after.rules": "*filter\nCOMMIT\n", "/etc/ufw/user.rules":
-       "*filter\n:ufw-user-input - [0:0]\n-A ufw-user-input -p tcp --dport 2548 -j ACCEPT\nCOMMIT\n"}  # fmt: skip
+UFW = {
+    "/etc/default/ufw": 'DEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="ACCEPT"\n',
+    "/etc/ufw/ufw.conf": "ENABLED=yes\n",
+    "/etc/ufw/before.rules": "*filter\nCOMMIT\n",
+    "/etc/ufw/after.rules": "*filter\nCOMMIT\n",
+    "/etc/ufw/user.rules": (
+        "*filter\n:ufw-user-input - [0:0]\n-A ufw-user-input -p tcp --dport 2548 -j ACCEPT\nCOMMIT\n"
+    ),
+}
 INBOUND = Flow("inbound", 2548, (ipaddress.ip_network("198.19.0.0/16"),))
 HOST = read_host_firewall({})
 
@@ -27,8 +35,11 @@ def _enabled(unit: str, text: str, target: str = "multi-user.target") -> dict[st
 
 
 def _persistent() -> dict[str, str]:
-    return {**_enabled("netfilter-persistent.service", NP_UNIT), "/etc/iptables/rules.v4": RULES_V4,
-            "/usr/share/netfilter-persistent/plugins.d/15-ip4tables": "#!/bin/sh\n"}  # fmt: skip
+    return {
+        **_enabled("netfilter-persistent.service", NP_UNIT),
+        "/etc/iptables/rules.v4": RULES_V4,
+        "/usr/share/netfilter-persistent/plugins.d/15-ip4tables": "#!/bin/sh\n",
+    }
 
 
 def test_nothing_saved_means_nothing_filters() -> None:
@@ -39,8 +50,10 @@ def test_nothing_saved_means_nothing_filters() -> None:
 
 
 def test_a_saved_file_whose_service_is_not_enabled_does_not_boot() -> None:
-    saved = read_saved_firewall({**SYSTEMD, "/etc/nftables.conf": CLOSED,
-                                 "/lib/systemd/system/nftables.service": NFT_UNIT}, runner_nft=False)  # fmt: skip
+    saved = read_saved_firewall(
+        {**SYSTEMD, "/etc/nftables.conf": CLOSED, "/lib/systemd/system/nftables.service": NFT_UNIT},
+        runner_nft=False,
+    )
     (config,) = saved.configurations
     assert config.boots is False and not saved.outcomes and "does not boot" in str(config)
     assert "saved but not loaded at boot: nftables" in saved.summary
@@ -48,8 +61,10 @@ def test_a_saved_file_whose_service_is_not_enabled_does_not_boot() -> None:
 
 
 def test_an_enabled_saved_file_is_judged_with_its_line() -> None:
-    saved = read_saved_firewall({**SYSTEMD, "/etc/nftables.conf": CLOSED,
-                                 **_enabled("nftables.service", NFT_UNIT, "sysinit.target")}, runner_nft=False)  # fmt: skip
+    saved = read_saved_firewall(
+        {**SYSTEMD, "/etc/nftables.conf": CLOSED, **_enabled("nftables.service", NFT_UNIT, "sysinit.target")},
+        runner_nft=False,
+    )
     (segment,) = judge_saved(saved, HOST, INBOUND).segments
     assert (segment.verdict, segment.decided_by) == (
         "drop",
@@ -58,8 +73,11 @@ def test_an_enabled_saved_file_is_judged_with_its_line() -> None:
 
 
 def test_an_include_not_brought_back_cannot_be_evaluated() -> None:
-    files = {**SYSTEMD, "/etc/nftables.conf": 'include "/etc/nftables/rules.nft"\n',
-             **_enabled("nftables.service", NFT_UNIT, "sysinit.target")}  # fmt: skip
+    files = {
+        **SYSTEMD,
+        "/etc/nftables.conf": 'include "/etc/nftables/rules.nft"\n',
+        **_enabled("nftables.service", NFT_UNIT, "sysinit.target"),
+    }
     judgement = judge_saved(read_saved_firewall(files, runner_nft=False), HOST, INBOUND)
     assert not judgement.segments and "include /etc/nftables/rules.nft not read" in judgement.unreadable
 
@@ -69,8 +87,11 @@ def test_two_services_judged_in_every_order_they_may_run() -> None:
     saved = read_saved_firewall(files, runner_nft=False)
     assert [c.tool for c in saved.booting] == ["netfilter-persistent", "ufw"] and len(saved.outcomes) == 2
     segments = judge_saved(saved, HOST, INBOUND).segments  # ufw opens 2548: open in either order
-    assert [(s.first, s.verdict) for s in segments] == [("198.19.0.0", "accept"), ("198.19.1.0", "drop"),
-                                                        ("198.19.2.0", "accept")]  # fmt: skip
+    assert [(s.first, s.verdict) for s in segments] == [
+        ("198.19.0.0", "accept"),
+        ("198.19.1.0", "drop"),
+        ("198.19.2.0", "accept"),
+    ]
     segments = judge_saved(saved, HOST, Flow("inbound", 2549, INBOUND.peers)).segments
     first = next(s for s in segments if s.first == "198.19.1.0")
     assert first.verdict == "drop", "rules.v4's drop stands in either order"
@@ -80,11 +101,15 @@ def test_two_services_judged_in_every_order_they_may_run() -> None:
 
 
 def test_conflicting_services_are_judged_as_either_side_winning() -> None:
-    files = {**SYSTEMD, "/etc/nftables.conf": CLOSED, **_enabled("nftables.service", NFT_UNIT, "sysinit.target"),
-             **_enabled("firewalld.service", FWD_UNIT), "/usr/lib/firewalld/zones/public.xml":
-             '<zone><service name="ssh"/><forward/></zone>', "/usr/lib/firewalld/zones/trusted.xml":
-             '<zone target="ACCEPT"><forward/></zone>', "/usr/lib/firewalld/services/ssh.xml":
-             '<service><port protocol="tcp" port="22"/></service>'}  # fmt: skip
+    files = {
+        **SYSTEMD,
+        "/etc/nftables.conf": CLOSED,
+        **_enabled("nftables.service", NFT_UNIT, "sysinit.target"),
+        **_enabled("firewalld.service", FWD_UNIT),
+        "/usr/lib/firewalld/zones/public.xml": '<zone><service name="ssh"/><forward/></zone>',
+        "/usr/lib/firewalld/zones/trusted.xml": '<zone target="ACCEPT"><forward/></zone>',
+        "/usr/lib/firewalld/services/ssh.xml": '<service><port protocol="tcp" port="22"/></service>',
+    }
     saved = read_saved_firewall(files, runner_nft=False)
     hows = " | ".join(o.how for o in saved.outcomes)
     assert "wins over" in hows and "they conflict" in hows
@@ -106,15 +131,25 @@ def test_a_script_naming_an_interface_by_index_may_not_load() -> None:
 
 
 def test_debians_iptables_alias_is_netfilter_persistent() -> None:
-    files = {**SYSTEMD, **_persistent(), "/etc/sysconfig/iptables": RULES_V4,
-             "/etc/systemd/system/multi-user.target.wants/iptables.service": NP_UNIT}  # fmt: skip
+    files = {
+        **SYSTEMD,
+        **_persistent(),
+        "/etc/sysconfig/iptables": RULES_V4,
+        "/etc/systemd/system/multi-user.target.wants/iptables.service": NP_UNIT,
+    }
     tools = {c.tool: c.boots for c in read_saved_firewall(files, runner_nft=False).configurations}
     assert tools == {"netfilter-persistent": True, "iptables-services": False}
 
 
 def test_the_probe_is_asked_for_every_file_read_here() -> None:
     globs = set(SAVED_FILE_GLOBS)
-    for needed in ("/etc/nftables.conf", "/etc/iptables/rules.v4", "/etc/ufw/user.rules",
-                   "/etc/firewalld/zones/*.xml", "/usr/lib/firewalld/services/*.xml",
-                   "/etc/systemd/system/*.wants/ufw.service", "/usr/share/netfilter-persistent/plugins.d/*"):  # fmt: skip
+    for needed in (
+        "/etc/nftables.conf",
+        "/etc/iptables/rules.v4",
+        "/etc/ufw/user.rules",
+        "/etc/firewalld/zones/*.xml",
+        "/usr/lib/firewalld/services/*.xml",
+        "/etc/systemd/system/*.wants/ufw.service",
+        "/usr/share/netfilter-persistent/plugins.d/*",
+    ):
         assert needed in globs

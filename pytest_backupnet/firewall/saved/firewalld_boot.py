@@ -6,7 +6,8 @@ from .boot import BootServices
 from .configs import Found, Loader, SavedConfiguration
 from .files import HostFiles
 from .firewalld_config import CONF, ETC, LIB, read_config
-from .firewalld_rules import GenerateError, generate
+from .firewalld_names import GenerateError
+from .firewalld_rules import generate
 from .state import BootState
 from .xtables import BUILTINS
 

@@ -8,136 +8,18 @@ raises NftSyntaxError: the caller then cannot evaluate the file rather than gues
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import CT_STATE, CT_STATUS, TCP_FLAGS
+from .nft_cursor import _FIB_FLAGS, _NAT, _RELATIONS, _VERDICTS, JSON, Context, NftSyntaxError, _Expr
 from .nft_lexer import Token
-from .nft_types import BARE_META, BITMASKS, CT_KEYS, META_KEYS, PAYLOAD, TypeError_, service_port
+from .nft_statements import StatementParser
+from .nft_types import BARE_META, BITMASKS, CT_KEYS, META_KEYS, PAYLOAD
+from .nft_values import fold_flags
 
-JSON = Any
-_RELATIONS = ("==", "!=", "<", ">", "<=", ">=")
-_VERDICTS = ("accept", "drop", "continue", "return")
-_FIB_FLAGS = ("saddr", "daddr", "mark", "iif", "oif")
-_REJECT_TYPES = ("icmp", "icmpv6", "icmpx")
-_NAT = ("snat", "dnat", "masquerade", "redirect")
-_NAT_FLAGS = ("random", "fully-random", "persistent", "netmap")
-_TIME_UNITS = ("second", "minute", "hour", "day", "week")
-_BYTE_UNITS = ("bytes", "kbytes", "mbytes", "gbytes")
-_LOG_LEVELS = ("emerg", "alert", "crit", "err", "warn", "notice", "info", "debug", "audit")
+__all__ = ["Context", "NftSyntaxError", "RuleParser", "parse_rule", "without_implied"]
 
 
-class NftSyntaxError(ValueError):
-    def __init__(self, token: Token | None, message: str) -> None:
-        where = f"{token.path}:{token.line}: " if token else ""
-        super().__init__(f"{where}{message}")
-        self.token = token
-
-
-@dataclass
-class Context:
-    """What a rule's constants are resolved against (the host's own files, like nft at boot)."""
-
-    family: str = "ip"
-    services: Mapping[str, int] = field(default_factory=dict)
-    users: Mapping[str, int] = field(default_factory=dict)
-    groups: Mapping[str, int] = field(default_factory=dict)
-    set_kinds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # named set -> key kinds
-    interfaces_needed: set[str] = field(default_factory=set)  # iif/oif names: resolved at load time
-
-
-@dataclass
-class _Expr:
-    json: JSON
-    kinds: tuple[str, ...]  # datatype of each concatenated part
-
-
-class RuleParser:
-    def __init__(self, tokens: list[Token], context: Context) -> None:
-        self.tokens = [t for t in tokens if t.kind != "newline"]
-        self.position = 0
-        self.context = context
-        self.network = {"ip": "ip", "ip6": "ip6"}.get(context.family, "")  # the rule's network protocol
-        self.transport = ""
-
-    def rule_protocols(self, left: JSON, right: JSON) -> None:
-        """nft refuses a rule whose matches need two network (or transport) protocols at once."""
-        network = ""
-        transport = ""
-        if isinstance(left, dict) and "meta" in left and left["meta"].get("key") == "nfproto":
-            if self.context.family != "inet":
-                raise self.error("meta nfproto is refused outside an inet table")
-            network = {"ipv4": "ip", "ipv6": "ip6"}.get(right if isinstance(right, str) else "", "")
-        is_l4proto = (
-            "meta" in left and left["meta"].get("key") == "l4proto" if isinstance(left, dict) else False
-        )
-        is_protocol_field = (
-            "payload" in left and left["payload"].get("field") in ("protocol", "nexthdr")
-            if isinstance(left, dict)
-            else False
-        )
-        if is_l4proto or is_protocol_field:
-            transport = (
-                {"ipv6-icmp": "icmpv6", "icmpv6": "icmpv6"}.get(right, right)
-                if isinstance(right, str)
-                else ""
-            )
-        self._protocols(network, transport)
-
-    def payload_protocols(self, protocol: str) -> None:
-        network = {"ip": "ip", "icmp": "ip", "igmp": "ip", "ip6": "ip6", "icmpv6": "ip6"}.get(protocol, "")
-        transport = (
-            protocol if protocol in ("tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6") else ""
-        )
-        self._protocols(network, transport)
-
-    def _protocols(self, network: str, transport: str) -> None:
-        if network:
-            if self.network and self.network != network:
-                raise self.error(f"conflicting protocols specified: {self.network} vs. {network}")
-            self.network = network
-        if transport:
-            if self.transport and self.transport != transport:
-                raise self.error(f"conflicting protocols specified: {self.transport} vs. {transport}")
-            self.transport = transport
-
-    # token helpers
-
-    def peek(self, offset: int = 0) -> Token | None:
-        index = self.position + offset
-        return self.tokens[index] if index < len(self.tokens) else None
-
-    def at(self, *values: str, offset: int = 0) -> bool:
-        token = self.peek(offset)
-        return token is not None and token.kind in ("word", "punct") and token.value in values
-
-    def next(self) -> Token:
-        token = self.peek()
-        if token is None:
-            last = self.tokens[-1] if self.tokens else None
-            raise NftSyntaxError(last, "unexpected end of rule")
-        self.position += 1
-        return token
-
-    def expect(self, *values: str) -> Token:
-        token = self.next()
-        if token.kind not in ("word", "punct") or token.value not in values:
-            raise NftSyntaxError(token, f"expected {' or '.join(values)}, found {token}")
-        return token
-
-    def accept(self, *values: str) -> bool:
-        if self.at(*values):
-            self.position += 1
-            return True
-        return False
-
-    def error(self, message: str) -> NftSyntaxError:
-        return NftSyntaxError(self.peek() or (self.tokens[-1] if self.tokens else None), message)
-
-    # the rule
-
+class RuleParser(StatementParser):
     def parse(self) -> list[JSON]:
         statements: list[JSON] = []
         while self.peek() is not None:
@@ -153,7 +35,7 @@ class RuleParser:
                 )
                 self.transport = "tcp"
             statements += found
-        return _without_implied(statements, self.context.family)
+        return without_implied(statements, self.context.family)
 
     def statement(self) -> list[JSON]:
         token = self.peek()
@@ -235,8 +117,6 @@ class RuleParser:
             return [{f"ct {kind}": self.name()}]
         return [self.match_or_mangle()]
 
-    # matches
-
     def match_or_mangle(self) -> JSON:
         left = self.expression()
         if self.accept("set"):
@@ -263,179 +143,9 @@ class RuleParser:
             else:
                 operator = "=="
         elif isinstance(right, list) and not is_list and len(left.kinds) == 1:
-            right = _fold_flags(left.kinds[0], right)  # `tcp flags == syn|ack` compares with 0x12
+            right = fold_flags(left.kinds[0], right)  # `tcp flags == syn|ack` compares with 0x12
         self.rule_protocols(left.json, right)
         return {"match": {"op": operator, "left": left.json, "right": right}}
-
-    def right_side(self, kinds: tuple[str, ...]) -> tuple[JSON, bool, bool]:
-        """(json, a comma list of flags, a set) of what a relation compares with."""
-        if self.at("{"):
-            return self.set_literal(kinds), False, True
-        if self.accept("@"):
-            return "@" + self.name(), False, True
-        first = self.rhs_value(kinds)
-        if self.at(",") and len(kinds) == 1:
-            items = [first]
-            while self.accept(","):
-                items.append(self.rhs_value(kinds))
-            return items, True, False
-        return first, False, False
-
-    def rhs_value(self, kinds: tuple[str, ...]) -> JSON:
-        """A constant, range, prefix or concatenation of constants."""
-        parts: list[JSON] = []
-        for index, kind in enumerate(kinds):
-            if index:
-                self.expect(".")
-            parts.append(self.single_value(kind))
-        if len(parts) == 1:
-            return parts[0]
-        return {"concat": parts}
-
-    def single_value(self, kind: str) -> JSON:
-        value = self.or_value(kind)
-        if self.at("-") and kind not in ("ifname", "string"):
-            self.next()
-            last = self.or_value(kind)
-            return {"range": [value, last]}
-        if self.at("/") and kind in ("ipv4", "ipv6", "addr") and isinstance(value, str):
-            self.next()
-            length = self.integer()
-            return self.prefix(value, length)
-        return value
-
-    def or_value(self, kind: str) -> JSON:
-        value = self.constant(kind)
-        if kind in BITMASKS and self.at("|"):
-            items = [value]
-            while self.accept("|"):
-                items.append(self.constant(kind))
-            return items
-        while self.at("|", "&", "^", "<<", ">>") and kind in ("int", "mark"):
-            operator = self.next().value
-            other = self.constant(kind)
-            if not isinstance(value, int) or not isinstance(other, int):
-                raise self.error("a bit operation on a non-number")
-            value = _fold(operator, value, other)
-        return value
-
-    def constant(self, kind: str) -> JSON:
-        token = self.next()
-        if token.kind == "punct" and token.value == "(":
-            value = self.or_value(kind)
-            self.expect(")")
-            return value
-        try:
-            return self._constant(kind, token)
-        except (TypeError_, ValueError) as exc:
-            raise NftSyntaxError(token, str(exc)) from None
-
-    def _constant(self, kind: str, token: Token) -> JSON:
-        text, number = token.value, token.number
-        if token.kind == "punct" and token.value == "*" and kind in ("ifname", "string"):
-            return "*"
-        if token.kind == "punct":
-            raise TypeError_(f"unexpected {token.value!r}")
-        if kind in ("ipv4", "ipv6", "addr"):
-            if token.kind != "address":
-                raise TypeError_(f"{text!r} is not an address (a host name would be resolved at load time)")
-            version = ipaddress.ip_address(text).version
-            if (kind == "ipv4" and version != 4) or (kind == "ipv6" and version != 6):
-                raise TypeError_(f"{text} is not an IPv{4 if kind == 'ipv4' else 6} address")
-            return text
-        if kind == "port":
-            if token.kind == "number":
-                if not 0 <= number <= 65535:
-                    raise TypeError_(f"port {number} out of range")
-                return number
-            return service_port(text, self.context.services)
-        if kind in ("ifname", "string"):
-            return text
-        if kind == "ifindex":
-            if token.kind == "number":
-                return number
-            if text != "lo":
-                self.context.interfaces_needed.add(text)
-            return text
-        if kind in ("uid", "gid"):
-            if token.kind == "number":
-                return number
-            names = self.context.users if kind == "uid" else self.context.groups
-            if text in names:
-                return names[text]
-            raise TypeError_(f"{'user' if kind == 'uid' else 'group'} {text!r} is not known on the host")
-        if kind == "bool":
-            if text in ("exists", "true"):
-                return True
-            if text in ("missing", "false"):
-                return False
-            raise TypeError_(f"{text!r} is not a boolean")
-        if token.kind == "number":
-            return number
-        if token.kind == "address":
-            return text
-        if kind in ("int", "mark") and token.kind != "number":
-            raise TypeError_(f"{text!r} is not a number")
-        return text
-
-    def prefix(self, address: str, length: int) -> JSON:
-        network = ipaddress.ip_network(f"{address}/{length}", strict=False)
-        return {"prefix": {"addr": str(network.network_address), "len": length}}
-
-    def set_literal(self, kinds: tuple[str, ...], data: tuple[str, ...] | None = None) -> JSON:
-        """`{ a, b-c, d/8, ... }` (with `: value` for maps); a define's set inside is flattened."""
-        self.expect("{")
-        elements: list[JSON] = []
-        while not self.at("}"):
-            if self.accept(","):
-                continue
-            if self.at("{"):
-                inner = self.set_literal(kinds, data)
-                elements += inner["set"]
-                continue
-            key = self.rhs_value(kinds)
-            key = self.element_options(key)
-            if data is not None:
-                self.expect(":")
-                value = self.map_value(data)
-                elements.append([key, value])
-            else:
-                elements.append(key)
-        self.expect("}")
-        return {"set": elements}
-
-    def element_options(self, key: JSON) -> JSON:
-        options: dict[str, JSON] = {}
-        while self.at("timeout", "expires", "comment", "counter"):
-            word = self.next().value
-            if word == "counter":
-                if self.accept("packets"):
-                    self.integer()
-                    self.expect("bytes")
-                    self.integer()
-                options["counter"] = None
-                continue
-            options[word] = self.next().value
-        return {"elem": {"val": key, **options}} if options else key
-
-    def map_value(self, data: tuple[str, ...]) -> JSON:
-        if data == ("verdict",):
-            word = self.next()
-            if word.value in _VERDICTS:
-                return {word.value: None}
-            if word.value in ("jump", "goto"):
-                return {word.value: {"target": self.name()}}
-            raise NftSyntaxError(word, f"{word} is not a verdict")
-        return self.rhs_value(data)
-
-    def map_data(self, kinds: tuple[str, ...], data: tuple[str, ...]) -> JSON:
-        if self.accept("@"):
-            return "@" + self.name()
-        if self.at("{"):
-            return self.set_literal(kinds, data)
-        raise self.error("expected a map")
-
-    # left-hand expressions
 
     def expression(self) -> _Expr:
         parts = [self.basic()]
@@ -673,255 +383,12 @@ class RuleParser:
             return source.json
         return self.or_value(kinds[0]) if len(kinds) == 1 else self.rhs_value(kinds)
 
-    # statements
-
-    def reject(self) -> JSON:
-        self.expect("reject")
-        family = self.context.family
-        if not self.accept("with"):
-            kind = {"ip": "icmp", "ip6": "icmpv6"}.get(family, "icmpx")
-            return {"reject": {"type": kind, "expr": "port-unreachable"}}
-        if self.at("tcp"):
-            self.next()
-            self.expect("reset")
-            if self.transport and self.transport != "tcp":
-                raise self.error("reject with tcp reset is refused after a match of another protocol")
-            return {"reject": {"type": "tcp reset"}}
-        kind = self.expect(*_REJECT_TYPES).value
-        if kind == "icmpx" and family in ("ip", "ip6"):
-            raise self.error("reject with icmpx is refused in an ip or ip6 table")
-        if (kind, family) in (("icmp", "ip6"), ("icmpv6", "ip")):
-            raise self.error(f"reject with {kind} is refused in an {family} table")
-        self.accept("type")
-        code = self.next()
-        value: JSON = code.number if code.kind == "number" else code.value
-        return {"reject": {"type": kind, "expr": value}}
-
-    def counter(self) -> JSON:
-        self.expect("counter")
-        if self.accept("name"):
-            return {"counter": self.name()}
-        if self.accept("packets"):
-            packets = self.integer()
-            self.expect("bytes")
-            return {"counter": {"packets": packets, "bytes": self.integer()}}
-        return {"counter": {"packets": 0, "bytes": 0}}
-
-    def log(self) -> JSON:
-        self.expect("log")
-        body: dict[str, Any] = {}
-        while self.at("prefix", "level", "group", "snaplen", "queue-threshold", "flags"):
-            word = self.next().value
-            if word == "prefix":
-                body["prefix"] = self.next().value
-            elif word == "level":
-                level = self.next().value
-                if level not in _LOG_LEVELS:
-                    raise self.error(f"unknown log level {level!r}")
-                body["level"] = level
-            elif word == "flags":
-                flags = [self.next().value]
-                while self.accept(","):
-                    flags.append(self.next().value)
-                body["flags"] = flags
-            else:
-                body[word] = self.integer()
-        return {"log": body or None}
-
-    def limit(self) -> JSON:
-        self.expect("limit")
-        if self.accept("name"):
-            return {"limit": self.name()}
-        self.expect("rate")
-        inverted = self.accept("over")
-        rate = self.integer()
-        unit = ""
-        if self.at(*_BYTE_UNITS):
-            unit = self.next().value
-        self.expect("/")
-        per = self.expect(*_TIME_UNITS).value
-        body: dict[str, Any] = {"rate": rate, "per": per}
-        if unit:
-            body["rate_unit"] = unit
-        if self.accept("burst"):
-            body["burst"] = self.integer()
-            self.expect("packets", *_BYTE_UNITS)
-        if inverted:
-            body["inv"] = True
-        return {"limit": body}
-
-    def quota(self) -> JSON:
-        self.expect("quota")
-        if self.accept("name"):
-            return {"quota": self.name()}
-        mode = self.next().value if self.at("over", "until") else ""
-        amount = self.integer()
-        unit = self.expect(*_BYTE_UNITS).value
-        if self.accept("used"):
-            self.integer()
-            self.expect(*_BYTE_UNITS)
-        return {"quota": {"val": amount, "val_unit": unit, **({"inv": True} if mode == "over" else {})}}
-
-    def queue(self) -> JSON:
-        self.expect("queue")
-        body: dict[str, Any] = {}
-        while self.at("num", "bypass", "fanout", "flags", "to"):
-            word = self.next().value
-            if word in ("num", "to"):
-                body["num"] = self.integer()
-                if self.accept("-"):
-                    self.integer()
-            elif word == "flags":
-                self.next()
-                while self.accept(","):
-                    self.next()
-        return {"queue": body or None}
-
-    def nat(self) -> JSON:
-        kind = self.next().value
-        body: dict[str, Any] = {}
-        if kind in ("snat", "dnat") and self.at("ip", "ip6") and self.at("to", offset=1):
-            body["family"] = self.next().value
-        explicit = self.accept("to")
-        if explicit or (
-            self.peek() is not None and not self.at(*_NAT_FLAGS, *_VERDICTS, "counter", "log", "comment")
-        ):
-            if self.at(":"):
-                self.next()
-                body["port"] = self.port_spec()
-            else:
-                address = self.nat_address(body.get("family"))
-                body["addr"] = address
-                if self.accept(":"):
-                    body["port"] = self.port_spec()
-        flags: list[str] = []
-        while self.at(*_NAT_FLAGS, ","):
-            word = self.next().value
-            if word != ",":
-                flags.append(word)
-        if flags:
-            body["flags"] = flags
-        if kind in ("snat", "dnat") and "addr" not in body:
-            raise self.error(f"{kind} needs an address")
-        if "port" in body and not self.transport:
-            raise self.error("a nat port is refused without a transport protocol match before it")
-        return {kind: body or None}
-
-    def nat_address(self, family: str | None) -> JSON:
-        kind = "ipv6" if family == "ip6" else ("ipv4" if family == "ip" else "addr")
-        token = self.peek()
-        if (
-            token is not None
-            and token.kind == "word"
-            and token.value in ("ip", "ip6", "meta", "ct", "numgen", "jhash", "symhash", "tcp", "udp", "th")
-        ):
-            source = self.expression()
-            self.expect("map")
-            return {"map": {"key": source.json, "data": self.map_data(source.kinds, (kind,))}}
-        return self.single_value(kind)
-
-    def port_spec(self) -> JSON:
-        token = self.peek()
-        if (
-            token is not None
-            and token.kind == "word"
-            and token.value in ("tcp", "udp", "th", "numgen", "jhash", "symhash", "meta", "ct")
-        ):
-            source = self.expression()
-            self.expect("map")
-            return {"map": {"key": source.json, "data": self.map_data(source.kinds, ("port",))}}
-        first = self.constant("port")
-        if self.accept("-"):
-            return {"range": [first, self.constant("port")]}
-        return first
-
-    def set_statement(self) -> JSON:
-        op = self.next().value
-        self.expect("@")
-        name = self.name()
-        element = self.braced_element()
-        return {"set": {"op": op, "elem": element, "set": "@" + name}}
-
-    def old_set_statement(self) -> JSON:
-        self.expect("set")
-        op = self.next().value
-        element = self.expression().json
-        self.expect("@")
-        return {"set": {"op": op, "elem": element, "set": "@" + self.name()}}
-
-    def braced_element(self) -> JSON:
-        self.expect("{")
-        element = self.expression().json
-        while self.at("timeout", "expires", "counter", "limit", "comment"):
-            word = self.next().value
-            if word == "limit":
-                self.position -= 1
-                self.limit()
-            elif word != "counter":
-                self.next()
-        if self.accept(":"):
-            self.expression()
-        self.expect("}")
-        return element
-
-    def meter(self) -> JSON:
-        self.expect("meter")
-        name = self.name()
-        if self.accept("size"):
-            self.integer()
-        self.expect("{")
-        key = self.expression().json
-        while not self.at("}"):
-            if self.peek() is None:
-                raise self.error("unterminated meter")
-            self.next()
-        self.expect("}")
-        return {"meter": {"name": name, "key": key}}
-
-    def dup_fwd(self) -> JSON:
-        kind = self.next().value
-        body: dict[str, Any] = {}
-        if self.at("ip", "ip6"):
-            body["family"] = self.next().value
-        self.expect("to")
-        target = self.next()
-        body["addr" if target.kind == "address" else "dev"] = target.value
-        if self.accept("device"):
-            body["dev"] = self.next().value
-        if "dev" in body:
-            self.context.interfaces_needed.add(body["dev"])
-        return {kind: body}
-
-    def opaque_statement(self) -> JSON:
-        word = self.next().value
-        while self.peek() is not None and not self.at(*_VERDICTS, "counter", "log", "comment"):
-            self.next()
-        return {word: {}}
-
-    # small pieces
-
-    def name(self) -> str:
-        token = self.next()
-        if token.kind not in ("word", "string"):
-            raise NftSyntaxError(token, f"expected a name, found {token}")
-        return token.value
-
-    def integer(self) -> int:
-        token = self.next()
-        if token.kind != "number":
-            raise NftSyntaxError(token, f"expected a number, found {token}")
-        return token.number
-
 
 def parse_rule(tokens: list[Token], context: Context) -> list[JSON]:
     return RuleParser(tokens, context).parse()
 
 
-_NETWORK_OF = {"ip": "ipv4", "icmp": "ipv4", "igmp": "ipv4", "ip6": "ipv6", "icmpv6": "ipv6"}
-_TRANSPORTS = ("tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", "esp", "ah", "comp")
-
-
-def _without_implied(statements: list[JSON], family: str) -> list[JSON]:
+def without_implied(statements: list[JSON], family: str) -> list[JSON]:
     """nft lists a rule without a protocol match that the very next payload match implies
     (`meta l4proto tcp tcp dport 22` lists as `tcp dport 22`): the same rule, written alike."""
     kept: list[JSON] = []
@@ -956,29 +423,10 @@ def _payload_protocol(statement: JSON) -> str:
     return ""
 
 
-_FLAG_BITS = {"tcpflags": TCP_FLAGS, "ctstate": CT_STATE, "ctstatus": CT_STATUS}
+_NETWORK_OF = {"ip": "ipv4", "icmp": "ipv4", "igmp": "ipv4", "ip6": "ipv6", "icmpv6": "ipv6"}
 
 
-def _fold_flags(kind: str, names: list[JSON]) -> JSON:
-    table = _FLAG_BITS.get(kind, {})
-    bits = 0
-    for name in names:
-        if isinstance(name, int):
-            bits |= name
-        elif isinstance(name, str) and name in table:
-            bits |= table[name]
-        else:
-            return names
-    return bits
+_TRANSPORTS = ("tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", "esp", "ah", "comp")
 
 
-def _fold(operator: str, left: int, right: int) -> int:
-    if operator == "|":
-        return left | right
-    if operator == "&":
-        return left & right
-    if operator == "^":
-        return left ^ right
-    if operator == "<<":
-        return left << right
-    return left >> right
+_ = Any
