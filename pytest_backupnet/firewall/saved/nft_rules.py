@@ -413,6 +413,10 @@ def without_implied(statements: list[JSON], family: str) -> list[JSON]:
 
 
 def _payload_protocol(statement: JSON) -> str:
+    """The protocol a statement needs: a payload match's, or an ICMP reject's."""
+    reject = statement.get("reject") if isinstance(statement, dict) else None
+    if isinstance(reject, dict) and reject.get("type") in ("icmp", "icmpv6"):
+        return str(reject["type"])
     match = statement.get("match") if isinstance(statement, dict) else None
     left = match.get("left") if isinstance(match, dict) else None
     while isinstance(left, dict) and len(left) == 1 and next(iter(left)) in ("&", "|", "^"):

@@ -13,8 +13,9 @@ class StatementParser(ValueParser):
     def reject(self) -> JSON:
         self.expect("reject")
         family = self.context.family
-        if not self.accept("with"):
-            kind = {"ip": "icmp", "ip6": "icmpv6"}.get(family, "icmpx")
+        if not self.accept("with"):  # nft picks the ICMP of the rule's network protocol, where it knows it
+            network = {"ip": "icmp", "ip6": "icmpv6"}
+            kind = network.get(family) or network.get(self.network) or "icmpx"
             return {"reject": {"type": kind, "expr": "port-unreachable"}}
         if self.at("tcp"):
             self.next()
