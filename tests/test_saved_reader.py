@@ -153,3 +153,27 @@ def test_the_probe_is_asked_for_every_file_read_here() -> None:
         "/usr/share/netfilter-persistent/plugins.d/*",
     ):
         assert needed in globs
+
+
+def test_whatever_else_loads_rules_at_boot_makes_the_verdict_unknown() -> None:
+    cases = {
+        "SuSEfirewall2": {"/etc/systemd/system/multi-user.target.wants/SuSEfirewall2.service": "[Service]\n"},
+        "a unit of the host's own": {
+            "/etc/systemd/system/multi-user.target.wants/fw.service": (
+                "[Service]\nExecStart=/sbin/iptables-restore /etc/fw.rules\n"
+            )
+        },
+        "a boot script": {
+            "/etc/network/if-pre-up.d/iptables": "#!/bin/sh\n/sbin/iptables-restore < /etc/fw\n"
+        },
+        "iptables (OpenRC)": {"/etc/runlevels/default/iptables": "#!/sbin/openrc-run\n"},
+    }
+    for tool, files in cases.items():
+        saved = read_saved_firewall({**SYSTEMD, **files}, runner_nft=False)
+        assert tool in saved.unreadable and "not evaluated" in saved.unreadable, (tool, saved.unreadable)
+        assert judge_saved(saved, HOST, INBOUND).unreadable
+    quiet = {
+        "/etc/systemd/system/multi-user.target.wants/ssh.service": "[Service]\nExecStart=/usr/sbin/sshd -D\n",
+        "/etc/network/if-up.d/ethtool": "#!/bin/sh\n# iptables is not used here\nethtool -K eth0 tso off\n",
+    }
+    assert read_saved_firewall({**SYSTEMD, **quiet}, runner_nft=False).nothing_saved

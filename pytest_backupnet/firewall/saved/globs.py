@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .boot import UNIT_DIRS, UNITS, VENDOR_DIRS
+from .others import MANAGERS
 
 _NFTABLES = (
     "/etc/nftables.conf",
@@ -79,6 +80,26 @@ _BOOT = (
         )
     ),
 )
+_OTHERS = (
+    "/etc/systemd/system/*.wants/*.service",
+    "/etc/systemd/system/*.service",
+    "/etc/rc.local",
+    "/etc/rc.d/rc.local",
+    "/etc/network/interfaces",
+    "/etc/network/interfaces.d/*",
+    "/etc/network/if-pre-up.d/*",
+    "/etc/network/if-up.d/*",
+    "/etc/NetworkManager/dispatcher.d/*",
+    *(
+        f"{d}/*.wants/{n}.service"
+        for d in ("/lib/systemd/system", "/usr/lib/systemd/system")
+        for names in MANAGERS.values()
+        for n in names
+    ),
+    *(f"/etc/rc[S2345].d/S[0-9][0-9]{n}" for names in MANAGERS.values() for n in names),
+)
 _NAMES = ("/etc/services", "/etc/passwd", "/etc/group", "/etc/os-release")
 
-SAVED_FILE_GLOBS: tuple[str, ...] = (*_NFTABLES, *_IPTABLES, *_UFW, *_FIREWALLD, *_BOOT, *_NAMES)
+SAVED_FILE_GLOBS: tuple[str, ...] = tuple(
+    dict.fromkeys((*_NFTABLES, *_IPTABLES, *_UFW, *_FIREWALLD, *_BOOT, *_OTHERS, *_NAMES))
+)

@@ -18,6 +18,7 @@ from .boot import boot_services
 from .configs import Found, Loader, SavedConfiguration, iptables_services, netfilter_persistent, nftables, ufw
 from .files import HostFiles
 from .firewalld_boot import CONFLICTS, firewalld
+from .others import others
 from .state import BootState
 
 MAX_OUTCOMES = 32
@@ -89,6 +90,7 @@ def read_saved_firewall(files: Mapping[str, str | None], runner_nft: bool) -> Sa
         if result is not None:
             found.append(result)
     found += iptables_services(host, boot)
+    found += [(c, None) for c in others(host, boot)]
     configurations = tuple(c for c, _ in found)
     unreadable = [
         f"{c.tool}: {c.unreadable}" for c in configurations if c.unreadable and c.boots is not False
