@@ -177,3 +177,28 @@ def test_whatever_else_loads_rules_at_boot_makes_the_verdict_unknown() -> None:
         "/etc/network/if-up.d/ethtool": "#!/bin/sh\n# iptables is not used here\nethtool -K eth0 tso off\n",
     }
     assert read_saved_firewall({**SYSTEMD, **quiet}, runner_nft=False).nothing_saved
+
+
+def test_link_targets_settle_the_init_and_the_iptables_backend() -> None:
+    nft = CLOSED.replace("policy drop;", "policy accept;")
+    files = {
+        **SYSTEMD,
+        "/etc/nftables.conf": nft,
+        **_enabled("nftables.service", NFT_UNIT, "sysinit.target"),
+        **_persistent(),
+    }
+    unknown = read_saved_firewall(files, runner_nft=False)
+    assert (
+        len(unknown.outcomes) == 2
+    )  # flush ruleset wipes iptables-nft rules loaded before it, not legacy ones
+    legacy = read_saved_firewall(
+        {**files, "readlink:/etc/alternatives/iptables": "/usr/sbin/iptables-legacy"}, runner_nft=False
+    )
+    assert len(legacy.outcomes) == 1
+    (segment,) = [s for s in judge_saved(legacy, HOST, INBOUND).segments if s.first == "198.19.1.0"]
+    assert segment.verdict == "drop"
+    sysv = read_saved_firewall(
+        {"/etc/inittab": "", "/etc/systemd/system.conf": "", "readlink:/sbin/init": "/lib/systemd/systemd"},
+        runner_nft=False,
+    )
+    assert sysv.init == "systemd"

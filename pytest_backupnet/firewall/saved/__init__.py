@@ -6,7 +6,10 @@ Phase-2 interface (called by the plugin glue):
     Every path and glob the probe must read (exact paths and shell globs, as `glob.glob` expands
     them). Symlinks are read through (a systemd `wants` link's text is its unit file); a masked unit
     is a link to /dev/null, read as an empty text. A path listed by a glob but unreadable is passed
-    as None.
+    as None. Two link targets help where the probe can read them (`readlink`, read-only), passed
+    as `"readlink:" + path` keys: `readlink:/sbin/init` (which init boots the image) and
+    `readlink:/etc/alternatives/iptables` (iptables' backend: whether `nft flush ruleset` also wipes
+    iptables rules). Without them the init is told by its files and both backends are judged.
 
 `read_saved_firewall(files: Mapping[str, str | None], runner_nft: bool) -> SavedFirewall`
     `files` maps each host path to its text (None: listed but not readable). With `runner_nft`, the

@@ -99,6 +99,13 @@ def boot_services(files: HostFiles) -> BootServices:
 
 
 def _init_system(files: HostFiles) -> tuple[str, str]:
+    init = files.text("readlink:/sbin/init")
+    if init is not None and init.strip():
+        target = init.strip()
+        if target.endswith("/systemd"):
+            return "systemd", f"/sbin/init is a link to {target}"
+        if files.has("/etc/inittab") and target.rsplit("/", 1)[-1] in ("init", "busybox"):
+            return "sysvinit", f"/sbin/init is a link to {target} and /etc/inittab exists"
     if files.under("/etc/runlevels"):
         return "unknown", "OpenRC (/etc/runlevels) is not evaluated"
     inittab = next((m for m in SYSV_MARKERS if files.has(m)), None)

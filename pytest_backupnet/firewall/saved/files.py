@@ -15,6 +15,7 @@ from functools import lru_cache
 
 MAX_FILES = 20_000
 MAX_TEXT = 1 << 20  # the probe reads at most 1 MiB of a file
+LINK = "readlink:"  # "readlink:/path" -> where the link /path points ("" when it is no link)
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,12 @@ class HostFiles:
     def of(files: Mapping[str, str | None]) -> HostFiles:
         cleaned: dict[str, str | None] = {}
         for path, text in list(files.items())[:MAX_FILES]:
-            if not isinstance(path, str) or not path.startswith("/"):
+            if not isinstance(path, str):
                 continue
-            normal = posixpath.normpath(path)
+            link = path.startswith(LINK) and path[len(LINK) :].startswith("/")
+            if not path.startswith("/") and not link:
+                continue
+            normal = LINK + posixpath.normpath(path[len(LINK) :]) if link else posixpath.normpath(path)
             cleaned[normal] = text[:MAX_TEXT] if isinstance(text, str) else None
         return HostFiles(cleaned)
 

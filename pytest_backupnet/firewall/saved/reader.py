@@ -98,7 +98,7 @@ def read_saved_firewall(files: Mapping[str, str | None], runner_nft: bool) -> Sa
     if unreadable:
         return SavedFirewall(configurations, (), "; ".join(unreadable), boot.init, boot.init_why)
     loaders = [(c, loader) for c, loader in found if loader is not None and c.boots is not False]
-    outcomes, problem = _outcomes(loaders)
+    outcomes, problem = _outcomes(loaders, _iptables_backend(host))
     return SavedFirewall(configurations, tuple(outcomes), problem, boot.init, boot.init_why)
 
 
@@ -108,7 +108,19 @@ class _Step:
     stop: bool = False  # the unit's stop (systemd stops it when a conflicting unit starts)
 
 
-def _outcomes(loaders: list[tuple[SavedConfiguration, Loader]]) -> tuple[list[BootOutcome], str]:
+def _iptables_backend(files: HostFiles) -> str:
+    """nft | legacy when the probe read where /etc/alternatives/iptables points; "" when not known."""
+    target = (files.text("readlink:/etc/alternatives/iptables") or "").strip()
+    if target.endswith("-nft") or target.endswith("xtables-nft-multi"):
+        return "nft"
+    if target.endswith("-legacy") or target.endswith("xtables-legacy-multi"):
+        return "legacy"
+    return ""
+
+
+def _outcomes(
+    loaders: list[tuple[SavedConfiguration, Loader]], known_backend: str = ""
+) -> tuple[list[BootOutcome], str]:
     if not loaders:
         return [], ""
     optional = [
@@ -127,7 +139,7 @@ def _outcomes(loaders: list[tuple[SavedConfiguration, Loader]]) -> tuple[list[Bo
             if not keep
         ]
         for variant, conflict_note in _conflict_variants(running):
-            for backend in _backends(variant):
+            for backend in [known_backend] if known_backend else _backends(variant):
                 for order in itertools.permutations(variant):
                     if not _stops_in_place(order):
                         continue
