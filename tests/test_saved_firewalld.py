@@ -120,3 +120,8 @@ def test_outbound_policies_are_dispatched_from_output() -> None:
         "/etc/firewalld/policies/egress.xml: policy egress"
     )
     assert labels["filter_OUT_policy_egress"][-1].split('"')[1] == "target REJECT: rejects the rest"
+
+
+def test_an_unreadable_networkmanager_profile_is_a_reason() -> None:
+    files = {**PACKAGE, "/etc/NetworkManager/system-connections/lan.nmconnection": None}
+    assert any("could not be read" in p for p in read_config(HostFiles.of(files)).problems)

@@ -138,6 +138,8 @@ def _unit_file(files: HostFiles, name: str) -> tuple[str, str | None]:
 
 def _systemd_enabled(files: HostFiles, name: str, text: str | None) -> tuple[bool | None, str]:
     mask = f"/etc/systemd/system/{name}"
+    if files.has(mask) and files.text(mask) is None:
+        return None, f"{mask} could not be read: whether it masks {name} is not known"
     if files.has(mask) and not (files.text(mask) or "").strip():
         return False, f"masked ({mask} is empty: a link to /dev/null)"
     names = [name, *_aliases(text or "")]

@@ -120,7 +120,11 @@ def nftables(files: HostFiles, boot: BootServices, runner_nft: bool) -> Found | 
         if loaded.flushes_all:
             boot_state.flush_nft_ruleset()
         for key in loaded.touched:
-            if key in boot_state.nft.tables:
+            iptables = {4: "ip", 6: "ip6"}
+            by_iptables = any(
+                iptables[f] == key[0] and key[1] in x.tables for f, x in boot_state.xtables.items()
+            )
+            if key in boot_state.nft.tables or by_iptables:
                 boot_state.problems.append(
                     f"{path} flushes or deletes table {key[0]} {key[1]}, which another service loaded"
                 )
@@ -129,6 +133,14 @@ def nftables(files: HostFiles, boot: BootServices, runner_nft: bool) -> Found | 
                 boot_state.problems.append(
                     f"{path} adds to table {key[0]} {key[1]}, which another service loaded"
                 )
+            family = {"ip": 4, "ip6": 6}.get(key[0])
+            shared = boot_state.xtables.get(family, None) if family else None
+            if shared is not None and boot_state.iptables_backend != "legacy":
+                chains = set(table.chains) & set(shared.tables.get(key[1], {}))
+                if chains:  # iptables-nft's chains live in the same nftables table
+                    boot_state.problems.append(
+                        f"{path}: chain {sorted(chains)[0]} of table {key[0]} {key[1]} is iptables' too"
+                    )
             table.source = "nftables"
             boot_state.nft.tables[key] = table
 

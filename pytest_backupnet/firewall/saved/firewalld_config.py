@@ -415,6 +415,12 @@ def _icmptype(config: FirewalldConfig, name: str, path: str, root: ET.Element) -
 
 
 def _nm_bindings(files: HostFiles, config: FirewalldConfig) -> None:
+    for path in [*files.glob(NM_KEYFILES), *files.glob(IFCFG)]:
+        if files.text(path) is None:
+            config.problems.append(
+                f"{path} could not be read (NetworkManager keeps it for root): the zone it binds its "
+                "interface to is not known; read it with --sudo"
+            )
     for path in files.glob(NM_KEYFILES):
         section, values = "", {}
         for raw in (files.text(path) or "").splitlines():
