@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .profile import Profile, ProfileError, load_profile, shipped_profile_dir
+from .sanitize import terminal_text
 
 
 @dataclass(frozen=True)
@@ -18,11 +19,20 @@ class ProfileEntry:
 
 
 def find_profiles(search_dirs: Sequence[Path]) -> list[ProfileEntry]:
-    """Every profile file in the site folders and the package, each loaded and validated."""
+    """Every profile file in the site folders and the package, each loaded and validated.
+
+    A file that cannot be loaded (not a profile, hostile, unreadable) becomes an entry with an
+    error naming its file, line and field; the listing goes on.
+    """
     entries = []
     folders = [(d, str(d)) for d in search_dirs] + [(shipped_profile_dir(), "shipped")]
     for folder, origin in folders:
-        for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        try:
+            paths = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+        except OSError as exc:
+            entries.append(ProfileEntry(folder, origin, error=f"{folder}: cannot list: {exc.strerror}"))
+            continue
+        for path in paths:
             try:
                 entries.append(ProfileEntry(path, origin, load_profile(str(path), search_dirs)))
             except (ProfileError, FileNotFoundError) as exc:
@@ -31,15 +41,29 @@ def find_profiles(search_dirs: Sequence[Path]) -> list[ProfileEntry]:
 
 
 def format_profile_list(entries: Sequence[ProfileEntry]) -> str:
-    """A table of name, endpoint count, where it was found and title, each with its cited source."""
-    rows = [("NAME", "ENDPOINTS", "FOUND IN", "TITLE", "")]
+    """A table of name, endpoint count, where it was found and title, each with its cited source.
+
+    Every cell is shown with controls escaped: a title or a file name cannot act on the terminal.
+    """
+    rows: list[tuple[str, ...]] = [("NAME", "ENDPOINTS", "FOUND IN", "TITLE", "")]
     errors = []
     for entry in entries:
         if entry.profile is None:
-            errors.append(f"error: {entry.error}")
+            errors.append(f"error: {_cell(entry.error)}")
             continue
         profile = entry.profile
-        rows.append((profile.name, str(len(profile.endpoints)), entry.origin, profile.title, profile.source))
+        rows.append(
+            tuple(
+                _cell(cell)
+                for cell in (
+                    profile.name,
+                    str(len(profile.endpoints)),
+                    entry.origin,
+                    profile.title,
+                    profile.source,
+                )
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = []
     for row in rows:
@@ -48,3 +72,7 @@ def format_profile_list(entries: Sequence[ProfileEntry]) -> str:
         if row[4]:
             lines.append(" " * (sum(widths) + 6) + f"source: {row[4]}")
     return "\n".join(lines + errors)
+
+
+def _cell(text: str) -> str:
+    return terminal_text(text, one_line=True)

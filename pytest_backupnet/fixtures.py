@@ -1,68 +1,133 @@
-"""Fixtures of the compliance suite."""
+"""Fixtures of the compliance suite. Each observation fixture declares what it reads from the host,
+so what a check reads follows from the fixtures it uses, whatever the selection."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Sequence
 
 import pytest
 
+from .audit import AUDIT_KEY, Audit
 from .cases import Case
-from .firewall.nft import Flow, Segment, Unevaluable, evaluate
-from .fleet import HostObservation
+from .check_record import RECORD_KEY
+from .configscan import hosts_file_names as names_in_hosts_file
+from .controls import PREFLIGHT
+from .dnsquery import RunnerResolution, query_addresses
+from .firewall import FIREWALL_FILES, Flow, HostFirewall, Judgement, judge, read_host_firewall
+from .fleet import HostObservation, InboundResult
 from .listeners import Listener
-from .probe import HOSTS_FILE, FileContent
+from .needs import Need, observes
+from .observing import OBSERVING_KEY
+from .outcome import HostNotEvaluated, NotEvaluated
+from .planning import HOSTS_FILE
+from .probe import Connection, FileContent, Resolution
 from .profile import IPNetwork, Profile
-from .session import BackupnetSession, session_of
-from .verdict import HostNotEvaluated, NotEvaluated, Verdict
+from .verdict import Verdict
 
 
 @pytest.fixture(scope="session")
-def backupnet_session(request: pytest.FixtureRequest) -> BackupnetSession:
-    """The run: profile, targets and the fleet of observations."""
-    return session_of(request.config)
+def backupnet_audit(request: pytest.FixtureRequest) -> Audit:
+    """The run: profile, targets, limits and waivers."""
+    return request.config.stash[AUDIT_KEY]
 
 
 @pytest.fixture(scope="session")
-def backupnet_profile(backupnet_session: BackupnetSession) -> Profile:
-    return backupnet_session.profile
+def backupnet_profile(backupnet_audit: Audit) -> Profile:
+    return backupnet_audit.profile
 
 
 @pytest.fixture
-def observation(
-    case: Case, backupnet_session: BackupnetSession, request: pytest.FixtureRequest
-) -> HostObservation:
-    """What the batched probe saw on this case's host; an error if the host could not be observed."""
-    observed = backupnet_session.fleet.observe(case.host)
+def verdict(request: pytest.FixtureRequest) -> Verdict:
+    return Verdict(request.node.stash[RECORD_KEY])
+
+
+@pytest.fixture
+def observation(case: Case, request: pytest.FixtureRequest) -> HostObservation:
+    """What the batched probe saw on this case's host; not evaluated if the host could not be observed."""
+    observed = request.config.stash[OBSERVING_KEY].fleet.observe(case.host)
+    preflight = request.node.stash[RECORD_KEY].control.id == PREFLIGHT
     if observed.error is not None:
-        primary = request.node.originalname == "test_host_reachable"
-        raise HostNotEvaluated(observed.error, primary, observed.wall_s)
+        raise HostNotEvaluated(observed.error, preflight, observed.wall_s)
+    report = observed.report
+    if preflight and report is not None and report.limits:
+        # The one error for a host where the probe could not observe everything (no python3, bash
+        # or nc to connect with, ...); the checks that need what is missing point here.
+        raise NotEvaluated(
+            "probe-limited",
+            f"host {case.host}: the probe ran ({report.implementation}) but could not "
+            + " nor ".join(_LIMITED.get(k, k) for k in sorted(report.limits))
+            + ": "
+            + "; ".join(report.limits[k] for k in sorted(report.limits))
+            + ". The checks that need it are not evaluated; every other check of the host was.",
+        )
     return observed
 
 
-@pytest.fixture
-def verdict(
-    case: Case, record_property: Callable[[str, Any], None], request: pytest.FixtureRequest
-) -> Verdict:
-    marker = request.node.get_closest_marker("backupnet")
-    requirement = marker.kwargs["requirement"] if marker else "unknown"
-    return Verdict(record_property, case, requirement)
+# What each limit of the probe leaves unobserved, in the words of a check's error.
+_LIMITED = {"resolve": "resolve names", "connect": "open TCP connections"}
 
 
-@pytest.fixture
+def _require(case: Case, observation: HostObservation, need: str) -> None:
+    """Not evaluated, never a verdict, where the probe could not make this observation on the host."""
+    if observation.report is not None and need in observation.report.limits:
+        raise NotEvaluated(
+            "not-evaluated",
+            f"not evaluated: the probe cannot {_LIMITED[need]} on host {case.host} "
+            f"(reported once by test_host_reachable[{case.host}])",
+        )
+
+
+@observes(Need.RESOLVE)
+def resolution(case: Case, observation: HostObservation) -> Resolution | None:
+    """The host resolver's answer for the case's endpoint; None when none came in time."""
+    assert observation.report is not None and case.endpoint
+    _require(case, observation, "resolve")
+    return observation.report.resolutions.get(case.endpoint)
+
+
+@observes(Need.RESOLVE, Need.CONNECT)
+def connections(case: Case, observation: HostObservation) -> list[Connection]:
+    """The host's TCP connects to each resolved address of the case's endpoint and port.
+
+    A name the host could not resolve still fails its TCP check (unresolved): that needs no connect.
+    """
+    assert observation.report is not None and case.endpoint and case.port is not None
+    _require(case, observation, "resolve")
+    resolved = observation.report.resolutions.get(case.endpoint)
+    if resolved is None or resolved.status == "ok":
+        _require(case, observation, "connect")
+    return observation.report.connections_to(case.endpoint, case.port)
+
+
+@observes(Need.HOSTS_FILE)
+def hosts_file_names(observation: HostObservation) -> set[str]:
+    """The names /etc/hosts answers for (none when it cannot be read: then DNS answered)."""
+    found = observation.report.reads.get(HOSTS_FILE) if observation.report else None
+    return names_in_hosts_file(found.text) if found and not found.error else set()
+
+
+@observes(Need.HOSTS_FILE)
+def hosts_file(observation: HostObservation) -> str:
+    """The text of the host's /etc/hosts."""
+    found = observation.report.reads.get(HOSTS_FILE) if observation.report else None
+    if found is None or found.error:
+        raise NotEvaluated("unreadable", f"cannot read {HOSTS_FILE}: {found.error if found else 'not read'}")
+    return found.text
+
+
+@observes(Need.LISTEN)
 def listening_sockets(observation: HostObservation) -> list[Listener]:
-    """The host's listening TCP sockets; an error if /proc/net/tcp could not be read."""
+    """The host's listening TCP sockets; not evaluated if /proc/net/tcp could not be read."""
     report = observation.report
-    if report is None or report.proc_errors:
-        reason = "; ".join(report.proc_errors) if report else "no probe result"
-        raise NotEvaluated("unreadable", f"cannot read listening sockets: {reason}")
-    return report.listeners
+    listeners, errors = report.listeners() if report else ([], ["no probe result"])
+    if errors:
+        raise NotEvaluated("unreadable", f"cannot read listening sockets: {'; '.join(errors)}")
+    return listeners
 
 
-@pytest.fixture
+@observes(Need.CONFIG)
 def agent_config(observation: HostObservation, backupnet_profile: Profile) -> list[FileContent]:
-    """The agent's configuration files on the host; an error if none is found or readable."""
+    """The agent's configuration files on the host; not evaluated if none is found or readable."""
     patterns = backupnet_profile.agent.config_files
     report = observation.report
     files = [f for f in report.files if f.pattern in patterns] if report else []
@@ -78,61 +143,55 @@ def agent_config(observation: HostObservation, backupnet_profile: Profile) -> li
     return files
 
 
-@pytest.fixture
-def hosts_file(observation: HostObservation) -> str:
-    """The text of the host's /etc/hosts."""
-    report = observation.report
-    found = next((f for f in report.files if f.path == HOSTS_FILE), None) if report else None
-    if found is None or found.error:
-        raise NotEvaluated("unreadable", f"cannot read {HOSTS_FILE}")
-    return found.text
+@observes(Need.FIREWALL)
+def host_firewall(observation: HostObservation) -> HostFirewall:
+    """The host's firewall rules and the facts they depend on, parsed once per host."""
+    found = observation.derived.get("firewall")
+    if not isinstance(found, HostFirewall):
+        report = observation.report
+        assert report is not None
+        reads = {path: report.reads[path] for path in FIREWALL_FILES if path in report.reads}
+        found = read_host_firewall({**report.commands, **reads})
+        observation.derived["firewall"] = found
+    return found
+
+
+def _judged(host: HostFirewall, direction: str, port: int, subnets: Sequence[IPNetwork]) -> Judgement:
+    judgement = judge(host, Flow(direction, port, tuple(subnets)))
+    if judgement.unreadable:
+        raise NotEvaluated("unreadable", f"cannot read the host firewall: {judgement.unreadable}")
+    return judgement
 
 
 @pytest.fixture
-def nft_ruleset(observation: HostObservation) -> dict[str, Any]:
-    """The host's nftables ruleset; an error when it cannot be read or is not all there is."""
-    report = observation.report
-    found = report.firewall if report else {}
-    nft = found.get("nft")
-    if nft is None or nft.error:
-        reason = nft.error if nft else "not read"
-        hint = " (reading it needs root: --sudo)" if "not permitted" in reason.lower() else ""
-        raise NotEvaluated("unreadable", f"cannot read the nftables ruleset: {reason}{hint}")
-    legacy = found.get("iptables-legacy")
-    if legacy is not None and any(line.startswith("-A ") for line in legacy.text.splitlines()):
-        raise NotEvaluated("unevaluable", "iptables-legacy rules are loaded; only nftables is evaluated")
-    try:
-        ruleset: dict[str, Any] = json.loads(nft.text)
-    except ValueError as exc:
-        raise NotEvaluated("unreadable", f"nft -j output is not JSON: {exc}") from None
-    return ruleset
-
-
-def _segments(ruleset: dict[str, Any], flow_of: Callable[[IPNetwork], Flow], subnets: Any) -> list[Segment]:
-    try:
-        return [s for net in subnets for s in evaluate(ruleset, flow_of(net), net)]
-    except Unevaluable as exc:
-        raise NotEvaluated("unevaluable", f"cannot evaluate the host firewall: {exc}") from None
-
-
-@pytest.fixture
-def egress_segments(
-    case: Case, nft_ruleset: dict[str, Any], backupnet_profile: Profile
-) -> dict[str, list[Segment]]:
-    """Verdicts of the host firewall for new TCP connections out to the egress subnets."""
+def egress_judgements(
+    case: Case, host_firewall: HostFirewall, backupnet_profile: Profile
+) -> dict[str, Judgement]:
+    """The host firewall's verdicts for the agent's connections out to the egress subnets, by kind."""
     assert case.port is not None
-    port = case.port
     egress = backupnet_profile.egress
     return {
-        kind: _segments(nft_ruleset, lambda net: Flow("output", port, net.version), subnets)
+        kind: _judged(host_firewall, "egress", case.port, subnets)
         for kind, subnets in (("recommended", egress.recommended), ("minimum", egress.minimum))
     }
 
 
 @pytest.fixture
-def inbound_segments(case: Case, nft_ruleset: dict[str, Any], backupnet_profile: Profile) -> list[Segment]:
-    """Verdicts of the host firewall for new TCP connections in from the private network."""
+def inbound_judgement(case: Case, host_firewall: HostFirewall, backupnet_profile: Profile) -> Judgement:
+    """The host firewall's verdicts for connections in to the management port from the private network."""
     assert case.port is not None
-    port = case.port
-    subnets = backupnet_profile.agent.inbound_from
-    return _segments(nft_ruleset, lambda net: Flow("input", port, net.version), subnets)
+    return _judged(host_firewall, "inbound", case.port, backupnet_profile.agent.inbound_from)
+
+
+@observes(Need.INBOUND)
+def inbound_connect(observation: HostObservation) -> InboundResult:
+    """The runner's own TCP connect to the host's management port, in Central Control's place."""
+    assert observation.inbound is not None
+    return observation.inbound
+
+
+@observes(Need.RUNNER_DNS)
+def runner_answer(case: Case, backupnet_audit: Audit) -> RunnerResolution:
+    """The named DNS server's answers (A and AAAA) for the case's endpoint, asked from the runner."""
+    assert case.endpoint and case.dns_server
+    return query_addresses(case.endpoint, case.dns_server, backupnet_audit.timeouts.probe)

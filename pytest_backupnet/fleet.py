@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .probe import ProbeOutputError, ProbeReport, ProbeRequest, parse_probe_output, remote_command
 from .targets import HostUnavailable, Target, management_address, run_bounded
+from .timeouts import Timeouts
 
 
 @dataclass(frozen=True)
@@ -31,14 +32,8 @@ class HostObservation:
     error: HostUnavailable | None = None
     wall_s: float = 0.0
     steps: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class FleetSettings:
-    probe_timeout: float
-    host_deadline: float
-    connect_timeout: float
-    implementation: str = "auto"
+    # What checks derive from the report, computed once per host by the first that needs it.
+    derived: dict[str, object] = field(default_factory=dict)
 
 
 def tcp_connect(address: str, port: int, timeout: float) -> tuple[str, str]:
@@ -62,13 +57,15 @@ class Fleet:
         targets: Sequence[Target],
         requests: Mapping[str, ProbeRequest],
         inbound_ports: Mapping[str, int],
-        settings: FleetSettings,
+        timeouts: Timeouts,
         bucket_of: Callable[[str], Sequence[str]],
+        implementation: str = "auto",
     ) -> None:
         self._targets = {t.name: t for t in targets}
         self._requests = requests
         self._inbound_ports = inbound_ports
-        self._settings = settings
+        self._timeouts = timeouts
+        self._implementation = implementation
         self._bucket_of = bucket_of
         self._lock = threading.Lock()
         self._futures: dict[str, concurrent.futures.Future[HostObservation]] = {}
@@ -101,13 +98,13 @@ class Fleet:
         target = self._targets[name]
         observation = HostObservation(target)
         start = time.monotonic()
-        deadline = start + self._settings.host_deadline
+        deadline = start + self._timeouts.host_deadline
 
         def remaining() -> float:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise HostUnavailable(
-                    name, "host-deadline", f"over --backupnet-host-deadline={self._settings.host_deadline:g}s"
+                    name, "host-deadline", f"over --backupnet-host-deadline={self._timeouts.host_deadline:g}s"
                 )
             return left
 
@@ -115,11 +112,11 @@ class Fleet:
         if name in self._inbound_ports:
             inbound_future = self._inbound_pool.submit(self._inbound, target, self._inbound_ports[name])
         # The probe is also the pre-flight: its first answer proves the host is reachable.
-        request = self._requests.get(name, ProbeRequest(timeout=self._settings.probe_timeout))
-        budget = self._settings.connect_timeout + request.deadline
+        request = self._requests.get(name, ProbeRequest(self._timeouts))
+        budget = self._timeouts.probe_run
         try:
             limit = min(remaining(), budget)
-            command = remote_command(request, self._settings.implementation)
+            command = remote_command(request, self._implementation)
             try:
                 out = run_bounded(target, command, limit)
             except HostUnavailable as exc:
@@ -144,5 +141,5 @@ class Fleet:
         address = management_address(target)
         if address is None:
             return InboundResult(None, port, "not-applicable", "the runner is the host (local://)")
-        outcome, detail = tcp_connect(address, port, self._settings.probe_timeout)
+        outcome, detail = tcp_connect(address, port, self._timeouts.probe)
         return InboundResult(address, port, outcome, detail)

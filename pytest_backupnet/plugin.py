@@ -1,26 +1,37 @@
-"""pytest-backupnet: options, markers, report header, and registration of the audit session."""
+"""pytest-backupnet: options, markers, and the registration of the audit's parts."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from . import fixtures
+from .audit import AUDIT_KEY, build_audit, dns_server, profile_search_dirs
 from .catalog import find_profiles, format_profile_list
-from .profile import ProfileError, load_profile
-from .session import SESSION_KEY, BackupnetSession
-from .waivers import WaiverError, load_waivers
+from .collection import SuiteCollection
+from .controls import all_controls, format_controls
+from .evidence import EVIDENCE_KEY, Evidence
+from .exitstatus import ExitStatus
+from .junit import JunitEvidence
+from .observing import OBSERVING_KEY, HostObserving
+from .probe import IMPLEMENTATIONS
+from .recording import OutcomeRecorder, ShortReports
+from .redaction import redact_environment
+from .terminal import TerminalReport
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 MARKERS = {
-    "backupnet": "a compliance check of pytest-backupnet (requirement=, cases=, title=)",
+    "backupnet": "a compliance control of pytest-backupnet (see --backupnet-list-checks)",
     "preflight": "the suite reaches the host: the condition for every other check",
     "outbound": "a connection the agent opens to the backup service",
     "inbound": "a connection Central Control or the portal opens to the agent",
     "network": "needs live network access (DNS, TCP connects); -m 'not network' reads files only",
     **{f"bn_r{n}": f"verifies requirement BN-R{n} (REQUIREMENTS.md)" for n in range(1, 10)},
 }
+PROFILE_HELP = "audit against this profile: a shipped name, a name on --profile-path, or a YAML file"
 
 
 def _positive_seconds(option: str) -> Callable[[str], float]:
@@ -39,12 +50,7 @@ def _positive_seconds(option: str) -> Callable[[str], float]:
 @pytest.hookimpl
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("backupnet", "pytest-backupnet: IBM Cloud Backup network requirements")
-    group.addoption(
-        "--profile",
-        dest="backupnet_profile",
-        metavar="NAME|PATH",
-        help="audit against this profile: a shipped name, a name on --profile-path, or a YAML file",
-    )
+    group.addoption("--backupnet-profile", dest="backupnet_profile", metavar="NAME|PATH", help=PROFILE_HELP)
     group.addoption(
         "--profile-path",
         dest="backupnet_profile_path",
@@ -61,34 +67,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="print the profiles found and exit, touching no host",
     )
     group.addoption(
-        "--backupnet-timeout",
-        dest="backupnet_timeout",
-        type=_positive_seconds("--backupnet-timeout"),
-        default=3.0,
-        metavar="S",
-        help="timeout of each resolution and TCP connect of the probe (default 3)",
+        "--backupnet-list-checks",
+        dest="backupnet_list_checks",
+        action="store_true",
+        help="print every control (id, requirement, title, where it lives) and exit, touching no host",
     )
-    group.addoption(
-        "--backupnet-host-deadline",
-        dest="backupnet_host_deadline",
-        type=_positive_seconds("--backupnet-host-deadline"),
-        default=60.0,
-        metavar="S",
-        help="most time one host may take, connection and probe together (default 60)",
-    )
-    group.addoption(
-        "--backupnet-connect-timeout",
-        dest="backupnet_connect_timeout",
-        type=_positive_seconds("--backupnet-connect-timeout"),
-        default=5.0,
-        metavar="S",
-        help="SSH connect timeout per host (default 5)",
-    )
+    for option, default, help_text in (
+        ("--backupnet-timeout", 3.0, "timeout of each resolution and TCP connect (default 3)"),
+        ("--backupnet-host-deadline", 60.0, "most time one host may take, connection and probe (default 60)"),
+        ("--backupnet-connect-timeout", 5.0, "SSH connect timeout per host (default 5)"),
+    ):
+        group.addoption(
+            option,
+            dest=option.removeprefix("--").replace("-", "_"),
+            type=_positive_seconds(option),
+            default=default,
+            metavar="S",
+            help=help_text,
+        )
     group.addoption(
         "--dns-server",
         dest="dns_server",
         action="append",
         default=[],
+        type=dns_server,
         metavar="IP[:PORT]",
         help="also resolve every endpoint from the runner against this DNS server (repeatable)",
     )
@@ -107,21 +109,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--backupnet-probe",
         dest="backupnet_probe",
-        choices=("auto", "python", "bash"),
+        choices=IMPLEMENTATIONS,
         default="auto",
-        help="probe on the host: python3 when present, else bash /dev/tcp (default auto)",
+        help="probe on the host: python3 when present, else the POSIX sh probe (default auto)",
     )
 
 
-@pytest.hookimpl
-def pytest_configure(config: pytest.Config) -> None:
-    for name, description in MARKERS.items():
-        config.addinivalue_line("markers", f"{name}: {description}")
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    """`--profile` as well, unless another plugin (pytest-profiling) has taken it.
+
+    Every plugin's options are known only now, after all of them were loaded: deciding in
+    pytest_addoption would clash with a plugin loaded after this one.
+    """
+    if not _option_taken(parser, "--profile"):
+        parser.getgroup("backupnet").addoption(
+            "--profile",
+            dest="backupnet_profile",
+            metavar="NAME|PATH",
+            help=f"{PROFILE_HELP} (short for --backupnet-profile)",
+        )
 
 
-def profile_search_dirs(config: pytest.Config) -> list[Path]:
-    dirs = [Path(p).expanduser() for p in config.getoption("backupnet_profile_path")]
-    return dirs + list(config.getini("backupnet_profile_path"))
+def _option_taken(parser: pytest.Parser, name: str) -> bool:
+    groups: list[Any] = [getattr(parser, "_anonymous", None), *getattr(parser, "_groups", [])]
+    return any(name in option.names() for group in groups if group for option in group.options)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_metadata(metadata: dict[str, Any]) -> None:
+    """pytest-metadata's environment table (shown by pytest-html): CI URLs may carry credentials."""
+    metadata.update(redact_environment(metadata))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -130,31 +150,45 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         entries = find_profiles(profile_search_dirs(config))
         print(format_profile_list(entries))
         return 4 if any(e.error for e in entries) else 0
-    ref = config.getoption("backupnet_profile")
-    if not ref:
-        return None
-    try:
-        profile = load_profile(ref, profile_search_dirs(config))
-    except (ProfileError, FileNotFoundError) as exc:
-        raise pytest.UsageError(f"--profile {ref}: {exc}") from None
-    waiver_path = config.getoption("backupnet_waivers")
-    try:
-        waivers = load_waivers(Path(waiver_path)) if waiver_path else []
-    except WaiverError as exc:
-        raise pytest.UsageError(f"--waivers: {exc}") from None
-    from . import fixtures, report
-
-    session = BackupnetSession(config, profile, config.invocation_params.args, waivers)
-    config.stash[SESSION_KEY] = session
-    config.pluginmanager.register(session, "backupnet-session")
-    config.pluginmanager.register(fixtures, "backupnet-fixtures")
-    report.register(config, session)
-    if config.pluginmanager.hasplugin("xdist"):
-        from . import xdist_support
-
-        config.pluginmanager.register(xdist_support.BackupnetXdist(session), "backupnet-xdist")
-    _collect_packaged_suite(config)
+    if config.getoption("backupnet_list_checks"):
+        print(format_controls(all_controls()))
+        return 0
     return None
+
+
+@pytest.hookimpl
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    profile_ref = config.getoption("backupnet_profile")
+    if not profile_ref or config.getoption("help"):
+        return
+    audit = build_audit(config, profile_ref)
+    config.stash[AUDIT_KEY] = audit
+    observing = HostObserving(config, audit)
+    config.stash[OBSERVING_KEY] = observing
+    register = config.pluginmanager.register
+    register(fixtures, "backupnet-fixtures")
+    register(SuiteCollection(audit), "backupnet-collection")
+    register(observing, "backupnet-observing")
+    register(ShortReports(), "backupnet-short-reports")
+    register(OutcomeRecorder(audit), "backupnet-outcomes")
+    if not hasattr(config, "workerinput"):  # reports are written where they are gathered
+        evidence = Evidence(config, audit)
+        config.stash[EVIDENCE_KEY] = evidence
+        register(evidence, "backupnet-evidence")
+        register(ExitStatus(), "backupnet-exitstatus")
+        register(TerminalReport(audit, evidence), "backupnet-terminal")
+        register(JunitEvidence(config), "backupnet-junit")
+        if config.pluginmanager.hasplugin("html"):
+            from .html_report import HtmlReport
+
+            register(HtmlReport(evidence), "backupnet-html")
+    if config.pluginmanager.hasplugin("xdist"):
+        from .xdist_scheduling import BackupnetXdist
+
+        register(BackupnetXdist(audit.host_names), "backupnet-xdist")
+    _collect_packaged_suite(config)
 
 
 def _collect_packaged_suite(config: pytest.Config) -> None:

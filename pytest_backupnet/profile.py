@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .yaml_lines import FieldPath, YamlDocument, YamlSyntaxError, format_path, load_yaml
+from .sanitize import quote, terminal_text
+from .yaml_lines import FieldPath, YamlDocument, YamlSyntaxError, format_path, load_yaml_file
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -21,10 +22,26 @@ TOP_KEYS = ("name", "title", "source", "extends", "endpoints", "egress", "agent"
 ENDPOINT_KEYS = ("fqdn", "role", "ports", "documented_ips")
 EGRESS_KEYS = ("ports", "recommended", "minimum")
 AGENT_KEYS = ("management_port", "legacy_ports", "inbound_from", "config_files")
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-# Characters a shell would act on; none has a place in a file glob of a profile.
-_SHELL_ACTIVE = re.compile(r"[;&|$`<>\"'\n\r\x00!]")
+PROFILE_SUFFIXES = (".yaml", ".yml")
+# Caps far above real values: the shipped titles are ~70 characters, sources ~190, paths ~20;
+# PATH_MAX is 4096. An `extends` chain of site profiles is 1-3 long.
+MAX_TITLE_CHARS = 200
+MAX_SOURCE_CHARS = 1000
+MAX_PATH_CHARS = 4096
+MAX_EXTENDS_DEPTH = 16
+# A path in an error message is shown escaped and cut to this length.
+_SHOWN_PATH_CHARS = 300
+# Kernel interfaces, not files: /proc/<pid>/environ holds other processes' secrets, /dev and /sys
+# hold devices and FIFOs that block or never end.
+FORBIDDEN_CONFIG_ROOTS = ("proc", "sys", "dev")
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_PROFILE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+# Characters a shell would act on; none has a place in a file glob of a profile. Tab too.
+_SHELL_ACTIVE = re.compile(r"[;&|$`<>\"'\n\r\t\x00!]")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+_WINDOWS_ABSOLUTE = re.compile(r"[A-Za-z]:\\")
+_IP_CHARS = re.compile(r"[0-9A-Fa-f:.]+")
+_CIDR_CHARS = re.compile(r"[0-9A-Fa-f:.]+/[0-9]{1,3}")
 
 
 class ProfileError(ValueError):
@@ -35,7 +52,8 @@ class ProfileError(ValueError):
         self.line = line
         self.field = format_path(field_path)
         self.message = message
-        super().__init__(f"{path}:{line}: {self.field}: {message}")
+        # A file name can hold escape sequences too: it is shown escaped.
+        super().__init__(f"{terminal_text(str(path), one_line=True)}:{line}: {self.field}: {message}")
 
 
 @dataclass(frozen=True)
@@ -133,11 +151,11 @@ def is_ip_literal(text: str) -> bool:
 
 
 def is_hostname(text: str) -> bool:
-    """An RFC 1123 host name of at least two labels, no trailing dot."""
+    """An RFC 1123 host name of at least two labels, no trailing dot (nor newline)."""
     if not text or len(text) > 253 or is_ip_literal(text):
         return False
     labels = text.split(".")
-    return len(labels) >= 2 and not labels[-1].isdigit() and all(_LABEL.match(label) for label in labels)
+    return len(labels) >= 2 and not labels[-1].isdigit() and all(_LABEL.fullmatch(label) for label in labels)
 
 
 def shipped_profile_dir() -> Path:
@@ -145,26 +163,39 @@ def shipped_profile_dir() -> Path:
 
 
 def resolve_profile_ref(ref: str, search_dirs: Sequence[Path], relative_to: Path | None) -> Path:
-    """A profile reference (a path or a name) -> the file it names."""
-    looks_like_path = ref.endswith((".yaml", ".yml")) or "/" in ref
-    if looks_like_path:
+    """A profile reference (a path or a name) -> the file it names.
+
+    A path must end in .yaml or .yml: a reference to any other file (/etc/shadow) is refused
+    before the file is opened, so nothing of it can reach an error message.
+    """
+    try:
+        return _resolve_profile_ref(ref, search_dirs, relative_to)
+    except FileNotFoundError:
+        raise
+    except (OSError, RuntimeError, ValueError):  # a name too long, an unknown ~user, a symlink loop
+        raise FileNotFoundError(f"profile file not found: {quote(ref, _SHOWN_PATH_CHARS)}") from None
+
+
+def _resolve_profile_ref(ref: str, search_dirs: Sequence[Path], relative_to: Path | None) -> Path:
+    if "/" in ref or "\\" in ref or ref.endswith(PROFILE_SUFFIXES):
+        if not ref.endswith(PROFILE_SUFFIXES):
+            raise FileNotFoundError(
+                f"{quote(ref, _SHOWN_PATH_CHARS)} is not a profile file: its name must end in .yaml or .yml"
+            )
         candidate = Path(ref).expanduser()
         if not candidate.is_absolute() and relative_to is not None:
             beside = relative_to / candidate
             candidate = beside if beside.exists() else candidate
         if candidate.is_file():
             return candidate.resolve()
-        raise FileNotFoundError(f"profile file not found: {ref}")
+        raise FileNotFoundError(f"profile file not found: {quote(ref, _SHOWN_PATH_CHARS)}")
     for folder in (*search_dirs, shipped_profile_dir()):
-        for suffix in (".yaml", ".yml"):
+        for suffix in PROFILE_SUFFIXES:
             candidate = folder / f"{ref}{suffix}"
             if candidate.is_file():
                 return candidate.resolve()
-    raise FileNotFoundError(
-        f"no profile named {ref!r} (looked in: "
-        + ", ".join(str(d) for d in (*search_dirs, shipped_profile_dir()))
-        + ")"
-    )
+    folders = ", ".join(terminal_text(str(d), one_line=True) for d in (*search_dirs, shipped_profile_dir()))
+    raise FileNotFoundError(f"no profile named {quote(ref, _SHOWN_PATH_CHARS)} (looked in: {folders})")
 
 
 def load_profile(ref: str, search_dirs: Sequence[Path] = ()) -> Profile:
@@ -174,13 +205,10 @@ def load_profile(ref: str, search_dirs: Sequence[Path] = ()) -> Profile:
 
 
 def _load_chain(path: Path, search_dirs: Sequence[Path], seen: tuple[Path, ...]) -> Profile:
-    raw_bytes = path.read_bytes()
     try:
-        doc = load_yaml(raw_bytes.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ProfileError(path, 1, (), "not UTF-8 text") from None
+        raw_bytes, doc = load_yaml_file(path)
     except YamlSyntaxError as exc:
-        raise ProfileError(path, exc.line, (), exc.message) from None
+        raise ProfileError(path, exc.line, exc.field, exc.message) from None
     raw = _check_document(path, doc)
     this = ProfileSource(path, hashlib.sha256(raw_bytes).hexdigest())
     parent_ref = raw.get("extends")
@@ -191,8 +219,15 @@ def _load_chain(path: Path, search_dirs: Sequence[Path], seen: tuple[Path, ...])
     except FileNotFoundError as exc:
         raise ProfileError(path, doc.line_of(("extends",)), ("extends",), str(exc)) from None
     if parent_path in (*seen, path):
-        chain = " -> ".join(p.name for p in (*seen, path, parent_path))
+        chain = " -> ".join(terminal_text(p.name, one_line=True) for p in (*seen, path, parent_path))
         raise ProfileError(path, doc.line_of(("extends",)), ("extends",), f"cycle: {chain}")
+    if len(seen) + 1 >= MAX_EXTENDS_DEPTH:
+        raise ProfileError(
+            path,
+            doc.line_of(("extends",)),
+            ("extends",),
+            f"more than {MAX_EXTENDS_DEPTH} profiles extend each other",
+        )
     parent = _load_chain(parent_path, search_dirs, (*seen, path))
     return _build(path, doc, raw, parent, (this, *parent.sources))
 
@@ -204,18 +239,25 @@ def _check_document(path: Path, doc: YamlDocument) -> dict[str, Any]:
         return ProfileError(path, doc.line_of(field_path), field_path, message)
 
     raw = doc.data
+    # Whether this is a profile at all comes first, with messages that quote nothing: `extends`
+    # may name a file that is no profile, and its content must not reach the terminal.
     if not isinstance(raw, dict):
-        raise fail((), "a profile is a mapping (name, endpoints, egress, agent, ...)")
-    _known_keys(raw, TOP_KEYS, (), fail)
-    for key in ("title", "source"):
-        if key in raw and not isinstance(raw[key], str):
-            raise fail((key,), "must be text")
+        raise fail((), "not a profile: a profile is a mapping (name, endpoints, egress, agent, ...)")
     if "name" not in raw:
-        raise fail((), "missing field 'name'")
-    if not isinstance(raw["name"], str) or not _PROFILE_NAME.match(raw["name"]):
-        raise fail(("name",), "must be lower-case letters, digits, '.', '_' or '-'")
+        raise fail((), "not a profile: missing field 'name'")
+    if not isinstance(raw["name"], str) or not _PROFILE_NAME.fullmatch(raw["name"]):
+        raise fail(("name",), "must be 1-64 lower-case letters, digits, '.', '_' or '-'")
+    _known_keys(raw, TOP_KEYS, (), fail)
+    for key, limit in (("title", MAX_TITLE_CHARS), ("source", MAX_SOURCE_CHARS)):
+        if key in raw:
+            raw[key] = _one_line_text(raw[key], limit, (key,), fail)
     extends = raw.get("extends")
-    if extends is not None and (not isinstance(extends, str) or _SHELL_ACTIVE.search(extends)):
+    if extends is not None and (
+        not isinstance(extends, str)
+        or not extends
+        or len(extends) > MAX_PATH_CHARS
+        or _SHELL_ACTIVE.search(extends)
+    ):
         raise fail(("extends",), "must be a profile name or a path")
     if "endpoints" in raw:
         _check_endpoints(raw["endpoints"], fail)
@@ -234,20 +276,57 @@ def _check_document(path: Path, doc: YamlDocument) -> dict[str, Any]:
         if not isinstance(globs, list):
             raise fail(("agent", "config_files"), "must be a list of file globs")
         for index, pattern in enumerate(globs):
-            where = ("agent", "config_files", index)
-            if not isinstance(pattern, str) or not pattern:
-                raise fail(where, "must be a file path or glob")
-            if _SHELL_ACTIVE.search(pattern):
-                raise fail(where, f"{pattern!r} contains shell metacharacters")
-            if not (pattern.startswith("/") or re.match(r"^[A-Za-z]:\\", pattern)):
-                raise fail(where, f"{pattern!r} must be an absolute path")
+            problem = config_file_problem(pattern)
+            if problem:
+                raise fail(("agent", "config_files", index), problem)
     return raw
+
+
+def config_file_problem(pattern: Any) -> str | None:
+    """Why `pattern` cannot be an `agent.config_files` entry, or None when it can.
+
+    An entry names regular files by an absolute path or glob, outside /proc, /sys and /dev, with
+    no `.` or `..` segment; its first segment is literal so that no glob can reach those trees.
+    """
+    if not isinstance(pattern, str) or not pattern:
+        return "must be a file path or glob"
+    if len(pattern) > MAX_PATH_CHARS:
+        return f"longer than {MAX_PATH_CHARS} characters"
+    if _SHELL_ACTIVE.search(pattern):
+        return f"{quote(pattern)} contains shell metacharacters"
+    if _WINDOWS_ABSOLUTE.match(pattern):
+        segments = re.split(r"[\\/]", pattern[3:])
+        if any(segment in (".", "..") for segment in segments):
+            return f"{quote(pattern)} must not contain '.' or '..' segments"
+        return None
+    if not pattern.startswith("/"):
+        return f"{quote(pattern)} must be an absolute path"
+    segments = pattern[1:].split("/")
+    if any(segment in ("", ".", "..") for segment in segments):
+        return f"{quote(pattern)} must not contain '.', '..' or empty segments, nor end in '/'"
+    if _GLOB_CHARS.search(segments[0]):
+        return f"{quote(pattern)}: the first folder must be named, not a glob"
+    if segments[0] in FORBIDDEN_CONFIG_ROOTS:
+        return (
+            f"{quote(pattern)} is under /{segments[0]}: config files are regular files, not kernel interfaces"
+        )
+    return None
+
+
+def _one_line_text(value: Any, limit: int, at: FieldPath, fail: Any) -> str:
+    """Free text shown on one line: runs of white space (newlines, tabs, CR) become one space."""
+    if not isinstance(value, str):
+        raise fail(at, "must be text")
+    text = " ".join(value.split())
+    if len(text) > limit:
+        raise fail(at, f"longer than {limit} characters ({len(text)})")
+    return text
 
 
 def _known_keys(mapping: dict[str, Any], allowed: Sequence[str], at: FieldPath, fail: Any) -> None:
     for key in mapping:
         if key not in allowed:
-            raise fail((*at, key), f"unknown field {key!r} (known: {', '.join(allowed)})")
+            raise fail((*at, key), f"unknown field {quote(key, 40)} (known: {', '.join(allowed)})")
 
 
 def _section(raw: dict[str, Any], key: str, allowed: Sequence[str], fail: Any) -> dict[str, Any]:
@@ -276,28 +355,28 @@ def _check_endpoints(endpoints: Any, fail: Any) -> None:
         if is_ip_literal(fqdn):
             raise fail(
                 (*at, "fqdn"),
-                f"{fqdn!r} is an IP literal; endpoints are named by FQDN (BN-R1)",
+                f"{quote(fqdn)} is an IP literal; endpoints are named by FQDN (BN-R1)",
             )
         if not is_hostname(fqdn.lower()):
-            raise fail((*at, "fqdn"), f"{fqdn!r} is not a valid host name")
+            raise fail((*at, "fqdn"), f"{quote(fqdn)} is not a valid host name")
         if fqdn.lower() in seen:
-            raise fail((*at, "fqdn"), f"duplicate endpoint {fqdn!r} (also entry {seen[fqdn.lower()]})")
+            raise fail((*at, "fqdn"), f"duplicate endpoint {quote(fqdn)} (also entry {seen[fqdn.lower()]})")
         seen[fqdn.lower()] = index
         role = entry.get("role", "portal")
         if role not in ROLES:
-            raise fail((*at, "role"), f"{role!r} is not one of {', '.join(ROLES)}")
+            raise fail((*at, "role"), f"{quote(role)} is not one of {', '.join(ROLES)}")
         _ports_field(entry, (*at, "ports"), fail)
         ips = entry.get("documented_ips", [])
         if not isinstance(ips, list):
             raise fail((*at, "documented_ips"), "must be a list of IP addresses")
         for ip_index, ip in enumerate(ips):
-            if not isinstance(ip, str) or not is_ip_literal(ip):
-                raise fail((*at, "documented_ips", ip_index), f"{ip!r} is not an IP address")
+            if not isinstance(ip, str) or not _IP_CHARS.fullmatch(ip) or not is_ip_literal(ip):
+                raise fail((*at, "documented_ips", ip_index), f"{quote(ip)} is not an IP address")
 
 
 def _port(value: Any, at: FieldPath, fail: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise fail(at, f"{value!r} is not a TCP port (1-65535)")
+        raise fail(at, f"{quote(value)} is not a TCP port (1-65535)")
     return value
 
 
@@ -320,12 +399,22 @@ def _cidr_field(section: dict[str, Any], at: FieldPath, fail: Any) -> None:
     if not isinstance(value, list):
         raise fail(at, "must be a list of CIDR subnets")
     for index, cidr in enumerate(value):
+        if isinstance(cidr, str) and _IP_CHARS.fullmatch(cidr) and is_ip_literal(cidr):
+            raise fail((*at, index), f"{quote(cidr)} needs a prefix length, e.g. 10.0.0.0/8")
+        if not isinstance(cidr, str) or not _CIDR_CHARS.fullmatch(cidr):
+            raise fail((*at, index), f"{quote(cidr)} is not a CIDR subnet")
         try:
-            ipaddress.ip_network(str(cidr), strict=True)
-        except ValueError as exc:
-            raise fail((*at, index), f"{cidr!r} is not a CIDR subnet ({exc})") from None
-        if not isinstance(cidr, str) or "/" not in cidr:
-            raise fail((*at, index), f"{cidr!r} needs a prefix length, e.g. 10.0.0.0/8")
+            ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            raise fail((*at, index), f"{quote(cidr)} is not a CIDR subnet{_cidr_detail(cidr)}") from None
+
+
+def _cidr_detail(cidr: str) -> str:
+    try:
+        ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return ""
+    return " (host bits set)"
 
 
 def _build(
@@ -366,10 +455,11 @@ def _build(
         config_files=_pick(agent_raw, "config_files", parent and parent.agent.config_files, tuple),
     )
     warnings = []
+    shown = terminal_text(str(path), one_line=True)
     if not endpoints:
-        warnings.append(f"{path}: no endpoints: the outbound and DNS checks assert nothing")
+        warnings.append(f"{shown}: no endpoints: the outbound and DNS checks assert nothing")
     if not agent.config_files:
-        warnings.append(f"{path}: agent.config_files is empty: BN-R1 reads only /etc/hosts")
+        warnings.append(f"{shown}: agent.config_files is empty: BN-R1 reads only /etc/hosts")
     return Profile(
         name=raw["name"],
         title=raw.get("title", parent.title if parent else raw["name"]),

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import re
+import selectors
 import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import testinfra.backend
 
+from .redaction import redact_url
+from .sanitize import terminal_text
+
+# The most a host may answer to the probe. An honest answer is far smaller: agent configuration
+# files and /etc/hosts are kilobytes, a busy server's /proc/net/tcp and firewall listings a few
+# megabytes; the probe itself refuses any one file or listing over 16 MiB.
+MAX_ANSWER_BYTES = 64 * 2**20
+_CHUNK = 65536
 # ssh's own words for "the credentials were refused", as opposed to "nobody answered".
 _AUTH_FAILURE = re.compile(r"Permission denied|Authentication failed|Too many authentication", re.I)
 
@@ -32,6 +43,10 @@ class HostUnavailable(Exception):
         self.host = host
         self.observed = observed
         self.reason = reason
+
+
+class TargetError(ValueError):
+    """The hosts cannot be selected as given (a missing file, an inventory that does not parse)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,22 @@ class Target:
 
 def build_targets(options: TargetOptions) -> list[Target]:
     """The hosts that `--hosts` (or an Ansible inventory) names; nothing is contacted."""
+    for option, path in (
+        ("--ssh-config", options.ssh_config),
+        ("--ssh-identity-file", options.ssh_identity_file),
+        ("--ansible-inventory", options.ansible_inventory),
+    ):
+        if path and not os.path.isfile(os.path.expanduser(path)):
+            raise TargetError(f"{option} {path}: no such file")
+    try:
+        return _targets(options)
+    except Exception as exc:  # testinfra and Ansible raise their own errors for a bad selection
+        option = "--ansible-inventory" if options.ansible_inventory else "--hosts"
+        reason = terminal_text(redact_url(_first_line(str(exc))), one_line=True)[:300]
+        raise TargetError(f"{option}: cannot select hosts: {reason or type(exc).__name__}") from None
+
+
+def _targets(options: TargetOptions) -> list[Target]:
     kwargs: dict[str, Any] = {
         "ssh_config": options.ssh_config,
         "ssh_identity_file": options.ssh_identity_file,
@@ -83,7 +114,8 @@ def build_targets(options: TargetOptions) -> list[Target]:
     targets: list[Target] = []
     seen: set[str] = set()
     for backend in backends:
-        name = str(backend.get_hostname())
+        # The name is shown everywhere (test ids, terminal, reports): an inventory may hold anything.
+        name = terminal_text(str(backend.get_hostname()), one_line=True)
         if name in seen:
             name = f"{name}@{backend.get_connection_type()}"
         seen.add(name)
@@ -106,7 +138,11 @@ def _direct_backend(backend: Any) -> Any:
 
 
 def run_bounded(target: Target, command: str, deadline: float) -> CommandOutput:
-    """Run `command` on the host and give up after `deadline` seconds, whatever the backend."""
+    """Run `command` on the host; give up after `deadline` seconds or `MAX_ANSWER_BYTES` of answer.
+
+    Bounded in time on every backend; bounded in size too on local, ssh and paramiko (the
+    others hand over their whole answer at once).
+    """
     backend = target.backend
     transport = target.transport
     if transport in ("ssh", "local"):
@@ -119,20 +155,72 @@ def run_bounded(target: Target, command: str, deadline: float) -> CommandOutput:
         try:
             return _run_local(target.name, shell_command, deadline, transport == "ssh")
         except HostUnavailable as exc:
-            if exc.observed == "host-deadline":
+            if exc.observed in ("host-deadline", "answer-too-large"):
                 close_connection(target)  # ends the remote session that overran, too
             raise
+    run = _run_paramiko if transport == "paramiko" else _run_backend
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(backend.run, command)
+    future = pool.submit(run, target, command, time.monotonic() + deadline)
     try:
-        result = future.result(timeout=deadline)
+        return future.result(timeout=deadline + 1)
     except concurrent.futures.TimeoutError:
         raise HostUnavailable(target.name, "host-deadline", f"no answer within {deadline:g}s") from None
+    except HostUnavailable:
+        raise
     except Exception as exc:  # the backends raise their transport's own errors
         raise HostUnavailable(target.name, _classify(str(exc)), _first_line(str(exc))) from exc
     finally:
         pool.shutdown(wait=False)
+
+
+def _run_backend(target: Target, command: str, _ends: float) -> CommandOutput:
+    result = target.backend.run(command)
     return CommandOutput(result.rc, result.stdout, result.stderr)
+
+
+def _run_paramiko(target: Target, command: str, ends: float) -> CommandOutput:
+    """testinfra's paramiko backend reads all of an answer; this reads at most the cap."""
+    backend = target.backend
+    transport = backend.client.get_transport()
+    channel = transport.open_session()
+    try:
+        channel.settimeout(0.2)
+        channel.exec_command(backend.encode(backend.get_command(command)))
+        out, err = _Answer(target.name), _Answer(target.name)
+        while not (
+            channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready()
+        ):
+            if time.monotonic() > ends:
+                raise HostUnavailable(target.name, "host-deadline", "no complete answer in time")
+            if channel.recv_ready():
+                out.add(channel.recv(_CHUNK))
+            elif channel.recv_stderr_ready():
+                err.add(channel.recv_stderr(_CHUNK))
+            else:
+                time.sleep(0.01)
+        return CommandOutput(channel.recv_exit_status(), out.text(), err.text())
+    finally:
+        channel.close()
+
+
+class _Answer:
+    """A host's answer, refused past MAX_ANSWER_BYTES: a host may send without end."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > MAX_ANSWER_BYTES:
+            raise HostUnavailable(
+                self.host, "answer-too-large", f"the host's answer exceeded {MAX_ANSWER_BYTES // 2**20} MiB"
+            )
+        self.chunks.append(chunk)
+
+    def text(self) -> str:
+        return b"".join(self.chunks).decode(errors="replace")
 
 
 def _run_local(name: str, shell_command: str, deadline: float, over_ssh: bool) -> CommandOutput:
@@ -144,22 +232,42 @@ def _run_local(name: str, shell_command: str, deadline: float, over_ssh: bool) -
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    assert process.stdout is not None and process.stderr is not None
+    answers = {process.stdout: _Answer(name), process.stderr: _Answer(name)}
+    ends = time.monotonic() + deadline
     try:
-        stdout, stderr = process.communicate(timeout=deadline)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        try:
-            process.communicate(timeout=2)
-        except subprocess.TimeoutExpired:  # a detached ssh master may still hold the pipes
-            for pipe in (process.stdout, process.stderr):
-                if pipe is not None:
-                    pipe.close()
-            process.wait()
+        with selectors.DefaultSelector() as selector:
+            for pipe in answers:
+                selector.register(pipe, selectors.EVENT_READ)
+            while selector.get_map():
+                left = ends - time.monotonic()
+                if left <= 0:
+                    raise HostUnavailable(name, "host-deadline", f"no answer within {deadline:g}s")
+                for key, _ in selector.select(timeout=left):
+                    chunk = os.read(key.fd, _CHUNK)
+                    if chunk:
+                        answers[key.fileobj].add(chunk)  # type: ignore[index]
+                    else:
+                        selector.unregister(key.fileobj)
+        process.wait(timeout=max(0.1, ends - time.monotonic()))
+    except (HostUnavailable, subprocess.TimeoutExpired) as exc:
+        _kill(process)
+        if isinstance(exc, HostUnavailable):
+            raise
         raise HostUnavailable(name, "host-deadline", f"no answer within {deadline:g}s") from None
-    out = CommandOutput(process.returncode, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
+    finally:
+        for pipe in answers:
+            pipe.close()
+    out = CommandOutput(process.returncode, answers[process.stdout].text(), answers[process.stderr].text())
     if over_ssh and out.rc == 255:
         raise HostUnavailable(name, _classify(out.stderr), _first_line(out.stderr) or "ssh exit 255")
     return out
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _classify(message: str) -> str:

@@ -1,59 +1,41 @@
-"""How a check states what it observed, and why it fails."""
+"""How a check states what it observed, warns, and fails with a reason."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
-import pytest
-
 from .cases import Case
-from .targets import HostUnavailable
-
-
-class NotEvaluated(Exception):
-    """The suite could not evaluate a check (an error, never a pass or a fail)."""
-
-    def __init__(self, observed: str, message: str) -> None:
-        super().__init__(message)
-        self.observed = observed
-
-
-class HostNotEvaluated(NotEvaluated):
-    """A check that could not run because its host could not be observed (an error, not a verdict)."""
-
-    def __init__(self, error: HostUnavailable, primary: bool, elapsed_s: float | None = None) -> None:
-        if primary:
-            message = f"host {error.host} {error.observed}: {error.reason}"
-            if elapsed_s is not None:
-                message += f" (after {elapsed_s:.1f}s)"
-        else:
-            message = (
-                f"not evaluated: host {error.host} {error.observed} "
-                f"(reported once by test_host_reachable[{error.host}])"
-            )
-        super().__init__(error.observed, message)
-        self.elapsed_s = elapsed_s
+from .check_record import CheckRecord
+from .outcome import CheckFailed
 
 
 class Verdict:
-    """Records the observation of one check as test properties, and fails with a reason."""
+    """Writes a check's observation into its record; `fail` ends the check as a failure."""
 
-    def __init__(self, record: Callable[[str, Any], None], case: Case, requirement: str) -> None:
+    def __init__(self, record: CheckRecord) -> None:
         self._record = record
-        self.case = case
-        self.requirement = requirement
 
-    def observe(self, observed: str, evidence: str = "", **extra: Any) -> None:
-        self._record("observed", observed)
+    @property
+    def case(self) -> Case:
+        assert self._record.case is not None
+        return self._record.case
+
+    def observe(self, observed: str, evidence: str = "", **details: Any) -> None:
+        self._record.observed = observed
         if evidence:
-            self._record("evidence", evidence)
-        for key, value in extra.items():
-            self._record(key, value)
+            self._record.evidence = evidence
+        self._record.details.update(details)
 
     def warn(self, message: str) -> None:
         """A finding that does not fail the check (drift, a non-default port, ...)."""
-        self._record("warning", message)
+        self._record.warnings.append(message)
 
     def fail(self, message: str) -> NoReturn:
-        pytest.fail(f"{message} [{self.requirement}]", pytrace=False)
+        raise CheckFailed(f"{message} [{','.join(self._record.control.requirements)}]")
+
+
+def listing(findings: Sequence[object], limit: int = 10) -> str:
+    """The first `limit` findings, and how many more there are: evidence, not a dump."""
+    shown = "; ".join(map(str, findings[:limit]))
+    return f"{shown}; and {len(findings) - limit} more" if len(findings) > limit else shown

@@ -5,22 +5,32 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .profile import is_hostname
-from .yaml_lines import FieldPath, YamlSyntaxError, format_path, load_yaml
+from .sanitize import quote, terminal_text
+from .yaml_lines import FieldPath, YamlSyntaxError, format_path, load_yaml_file
 
 WAIVER_KEYS = ("requirement", "hosts", "endpoint", "justification", "owner", "expires")
-_REQUIREMENT = re.compile(r"^BN-R[1-9]$")
+# Waiver texts reach every report. The caps sit far above real ones (a ticket reference and a
+# sentence or two; an e-mail address or team name): a paragraph fits, a pasted log does not.
+MAX_JUSTIFICATION_CHARS = 2000
+MAX_OWNER_CHARS = 200
+MAX_HOSTS_CHARS = 253
+_REQUIREMENT = re.compile(r"BN-R[1-9]")
 
 
 class WaiverError(ValueError):
     """A waiver file that cannot be used, located by file, line and field."""
 
     def __init__(self, path: Path, line: int, field_path: FieldPath, message: str) -> None:
-        super().__init__(f"{path}:{line}: {format_path(field_path)}: {message}")
+        self.path = path
+        self.line = line
+        self.field = format_path(field_path)
+        self.message = message
+        super().__init__(f"{terminal_text(str(path), one_line=True)}:{line}: {self.field}: {message}")
 
 
 @dataclass(frozen=True)
@@ -54,11 +64,9 @@ class Waiver:
 def load_waivers(path: Path) -> list[Waiver]:
     """Read and validate a waiver file; every entry needs a justification, an owner and an expiry."""
     try:
-        doc = load_yaml(path.read_text(encoding="utf-8"))
+        _data, doc = load_yaml_file(path)
     except YamlSyntaxError as exc:
-        raise WaiverError(path, exc.line, (), exc.message) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WaiverError(path, 1, (), f"cannot read: {exc}") from None
+        raise WaiverError(path, exc.line, exc.field, exc.message) from None
 
     def fail(at: FieldPath, message: str) -> WaiverError:
         return WaiverError(path, doc.line_of(at), at, message)
@@ -75,38 +83,58 @@ def load_waivers(path: Path) -> list[Waiver]:
             raise fail(at, "must be a mapping")
         for key in entry:
             if key not in WAIVER_KEYS:
-                raise fail((*at, key), f"unknown field {key!r} (known: {', '.join(WAIVER_KEYS)})")
+                raise fail((*at, key), f"unknown field {quote(key, 40)} (known: {', '.join(WAIVER_KEYS)})")
         for key in ("requirement", "hosts", "justification", "owner", "expires"):
             if entry.get(key) in (None, ""):
                 raise fail(at, f"missing field {key!r}")
         for key in ("requirement", "hosts", "justification", "owner"):
             if not isinstance(entry[key], str):
                 raise fail((*at, key), "must be text")
-        if not _REQUIREMENT.match(entry["requirement"]):
-            raise fail((*at, "requirement"), f"{entry['requirement']!r} is not a requirement id (BN-R1 ...)")
+        if not _REQUIREMENT.fullmatch(entry["requirement"]):
+            raise fail(
+                (*at, "requirement"), f"{quote(entry['requirement'])} is not a requirement id (BN-R1 ...)"
+            )
+        hosts = entry["hosts"]
+        if len(hosts) > MAX_HOSTS_CHARS or any(char.isspace() for char in hosts):
+            raise fail(
+                (*at, "hosts"),
+                f"{quote(hosts)} is not a host name glob (no spaces, {MAX_HOSTS_CHARS} at most)",
+            )
         endpoint = entry.get("endpoint")
         if endpoint is not None and (not isinstance(endpoint, str) or not is_hostname(endpoint.lower())):
-            raise fail((*at, "endpoint"), f"{endpoint!r} is not an endpoint FQDN")
+            raise fail((*at, "endpoint"), f"{quote(endpoint)} is not an endpoint FQDN")
         expires = entry["expires"]
         if isinstance(expires, str):
             try:
                 expires = dt.date.fromisoformat(expires)
             except ValueError:
-                raise fail((*at, "expires"), f"{expires!r} is not a date (YYYY-MM-DD)") from None
+                raise fail((*at, "expires"), f"{quote(expires)} is not a date (YYYY-MM-DD)") from None
         if not isinstance(expires, dt.date) or isinstance(expires, dt.datetime):
-            raise fail((*at, "expires"), f"{expires!r} is not a date (YYYY-MM-DD)")
+            raise fail((*at, "expires"), f"{quote(expires)} is not a date (YYYY-MM-DD)")
         waivers.append(
             Waiver(
                 requirement=entry["requirement"],
-                hosts=entry["hosts"],
+                hosts=hosts,
                 endpoint=endpoint.lower() if endpoint else None,
-                justification=entry["justification"].strip(),
-                owner=entry["owner"].strip(),
+                justification=_one_line(
+                    entry["justification"], MAX_JUSTIFICATION_CHARS, (*at, "justification"), fail
+                ),
+                owner=_one_line(entry["owner"], MAX_OWNER_CHARS, (*at, "owner"), fail),
                 expires=expires,
                 line=doc.line_of(at),
             )
         )
     return waivers
+
+
+def _one_line(text: str, limit: int, at: FieldPath, fail: Callable[[FieldPath, str], WaiverError]) -> str:
+    """Free text for a report line: runs of white space (newlines, tabs, CR) become one space."""
+    joined = " ".join(text.split())
+    if not joined:
+        raise fail(at, "must not be empty")
+    if len(joined) > limit:
+        raise fail(at, f"longer than {limit} characters ({len(joined)})")
+    return joined
 
 
 def find_waiver(

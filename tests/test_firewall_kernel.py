@@ -1,7 +1,7 @@
 """The evaluator against the kernel: each configuration, loaded by its real tool inside a lab host,
 judged from what the probe gathers there, and compared with real connects on every sampled address.
 
-Costs about a minute on 2 cores: the configurations run side by side (most of the time is spent
+Costs about 30 s on 2 cores: the configurations run side by side (most of the time is spent
 waiting for dropped connects to time out).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need
 from tests.lab.firewall_configs import CONFIGS, Config
-from tests.lab.firewall_lab import Comparison, LabHost, compare, lab_reason
+from tests.lab.firewall_lab import TOOL_PATH, Comparison, LabHost, compare, lab_reason
+from tests.lab.require import need
 
 WORKERS = 6
 BY_NAME = {c.name: c for c in CONFIGS}
@@ -49,16 +50,30 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Compa
         results = {name: future.result() for name, future in futures.items()}
     summary = os.environ.get("BACKUPNET_FIREWALL_SUMMARY")
     if summary:
-        Path(summary).write_text(json.dumps({
-            name: {"right": r.right, "unknown": r.unknown, "wrong": len(r.wrong), "seconds": round(r.seconds, 1)}
-            if isinstance(r, Comparison) else {"error": r} for name, r in results.items()
-        }, indent=1))  # fmt: skip
+        Path(summary).write_text(
+            json.dumps(
+                {
+                    name: {
+                        "right": r.right,
+                        "unknown": r.unknown,
+                        "wrong": len(r.wrong),
+                        "seconds": round(r.seconds, 1),
+                    }
+                    if isinstance(r, Comparison)
+                    else {"error": r}
+                    for name, r in results.items()
+                },
+                indent=1,
+            )
+        )
     yield results
 
 
 @pytest.mark.parametrize("name", list(BY_NAME))
 def test_verdicts_agree_with_the_kernel(kernel: dict[str, Comparison | str], name: str) -> None:
     config = BY_NAME[name]
+    missing = [tool for tool in config.needs if shutil.which(tool, path=TOOL_PATH) is None]
+    need(f"{name} needs {', '.join(missing)} (scripts/install-deps installs it)" if missing else None)
     result = kernel[name]
     assert isinstance(result, Comparison), f"{name} could not be built: {result}"
     assert result.checks >= 20, f"{name}: only {result.checks} addresses compared"

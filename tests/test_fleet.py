@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import testinfra.backend
 
-from pytest_backupnet.fleet import Fleet, FleetSettings
+from pytest_backupnet.fleet import Fleet
 from pytest_backupnet.probe import ProbeRequest
-from pytest_backupnet.targets import Target
+from pytest_backupnet.probe.records import PROC_NET_TCP
+from pytest_backupnet.targets import HostUnavailable, Target, run_bounded
+from pytest_backupnet.timeouts import Timeouts
 
-SETTINGS = FleetSettings(probe_timeout=1, host_deadline=30, connect_timeout=5)
+TIMEOUTS = Timeouts(probe=1, ssh_connect=5, host_deadline=30)
 
 
 def local_targets(count: int) -> list[Target]:
@@ -23,9 +26,9 @@ def test_more_hosts_than_threads_with_inbound_checks_complete() -> None:
     names = [t.name for t in targets]
     fleet = Fleet(
         targets,
-        {n: ProbeRequest(timeout=1, listen=True) for n in names},
+        {n: ProbeRequest(TIMEOUTS, read=PROC_NET_TCP) for n in names},
         dict.fromkeys(names, 2548),
-        SETTINGS,
+        TIMEOUTS,
         lambda _name: names,
     )
     results: list[object] = []
@@ -43,8 +46,23 @@ def test_more_hosts_than_threads_with_inbound_checks_complete() -> None:
 def test_each_host_is_observed_once() -> None:
     targets = local_targets(3)
     names = [t.name for t in targets]
-    fleet = Fleet(targets, {}, {}, SETTINGS, lambda _name: names)
+    fleet = Fleet(targets, {}, {}, TIMEOUTS, lambda _name: names)
     first = fleet.observe("node000")
     assert fleet.observe("node000") is first
     assert fleet.observe("node002").target.name == "node002"
     fleet.close()
+
+
+def test_an_endless_answer_is_refused_at_the_cap() -> None:
+    """A host may answer without end; the runner keeps at most MAX_ANSWER_BYTES of it."""
+    [target] = local_targets(1)
+    with pytest.raises(HostUnavailable) as raised:
+        run_bounded(target, "yes", 30)
+    assert raised.value.observed == "answer-too-large"
+
+
+def test_a_silent_command_is_stopped_at_the_deadline() -> None:
+    [target] = local_targets(1)
+    with pytest.raises(HostUnavailable) as raised:
+        run_bounded(target, "sleep 30", 0.5)
+    assert raised.value.observed == "host-deadline"

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AUDITED, SuiteRun, run_suite
+from tests.lab.fleet_specs import AUDITED
 from tests.lab.network import Lab
+from tests.lab.suite_run import SuiteRun, run_suite
 
 
 @pytest.mark.parametrize("host", ["good", "dualstack", "nopython"])
@@ -17,9 +18,9 @@ def test_good_host_passes_every_check(lab_run: SuiteRun, host: str) -> None:
     assert {r["outcome"] for r in good} == {"pass"}, [r for r in good if r["outcome"] != "pass"]
 
 
-def test_host_without_python_is_probed_with_bash(lab_run: SuiteRun) -> None:
+def test_host_without_python_is_probed_with_the_sh_probe(lab_run: SuiteRun) -> None:
     reachable = lab_run.record("test_host_reachable", "nopython")
-    assert "probe: bash" in reachable["evidence"]
+    assert "probe: sh" in reachable["evidence"]
     assert "probe: python" in lab_run.record("test_host_reachable", "good")["evidence"]
 
 
@@ -55,8 +56,11 @@ def test_other_ports_of_the_firewalled_host_stay_open(lab_run: SuiteRun) -> None
 def test_host_firewall_drop_is_found_in_the_ruleset(lab_run: SuiteRun) -> None:
     egress = lab_run.record("test_egress_firewall", "fw", port=8087)
     assert (egress["outcome"], egress["observed"], egress["requirement"]) == ("fail", "dropped", "BN-R4")
-    assert "198.19.2.13 drop by inet bnlab output rule handle" in egress["evidence"]
-    assert "198.19.2.14 reject by inet bnlab output rule handle" in egress["evidence"]
+    assert (
+        '198.19.2.13 dropped by inet bnlab output handle 3 "ip daddr 198.19.2.13 tcp dport 8087 drop" '
+        "(syn path)" in egress["evidence"]
+    )
+    assert "198.19.2.14 rejected by inet bnlab output handle 4" in egress["evidence"]
     assert lab_run.record("test_egress_firewall", "fw", port=8086)["observed"] == "allowed"
     inbound = lab_run.record("test_agent_firewall_inbound", "fw")
     assert (inbound["outcome"], inbound["observed"], inbound["requirement"]) == ("fail", "dropped", "BN-R6")
@@ -130,7 +134,7 @@ def test_dead_host_is_one_clear_error_and_others_run(lab_run: SuiteRun) -> None:
     assert {r["outcome"] for r in dead} == {"error"}
     primary = lab_run.record("test_host_reachable", "dead")
     assert primary["observed"] == "unreachable" and "Connection refused" in primary["message"]
-    assert all("reported once by test_host_reachable[dead]" in r["message"] for r in dead if r is not primary)
+    assert all("reported once by its pre-flight check" in r["message"] for r in dead if r is not primary)
     assert lab_run.rc == 6, "errors (a host not evaluated) have their own exit status"
     assert "not evaluated: host dead unreachable: ssh: connect to host" in lab_run.stdout
     assert "its 30 other checks are errors pointing here" in lab_run.stdout
@@ -160,20 +164,20 @@ def test_every_record_carries_the_contract_properties(lab_run: SuiteRun) -> None
 
 def test_ids_name_the_host_not_the_transport(lab_run: SuiteRun) -> None:
     nodeids = [r["nodeid"] for r in lab_run.records]
-    assert "test_outbound.py::test_outbound_tcp[good-amp03.lab.backupnet.test:8087]" in nodeids
+    assert "test_bn_r2_r3_outbound_tcp.py::test_outbound_tcp[good-amp03.lab.backupnet.test:8087]" in nodeids
     assert not any("ssh://" in n for n in nodeids)
 
 
-def test_bash_probe_gives_the_same_verdicts(lab: Lab, lab_run: SuiteRun, tmp_path: Path) -> None:
-    """Hosts without python3: the bash /dev/tcp probe must see exactly what the Python one sees."""
+def test_sh_probe_gives_the_same_verdicts(lab: Lab, lab_run: SuiteRun, tmp_path: Path) -> None:
+    """Hosts without python3: the POSIX sh probe must see exactly what the Python one sees."""
     run = run_suite(
         tmp_path,
         [*lab.pytest_args(AUDITED), "--dns-server", "198.18.0.1", "--backupnet-timeout", "1",
-         "--backupnet-probe", "bash"],
+         "--backupnet-probe", "sh"],
     )  # fmt: skip
     assert run.verdicts() == lab_run.verdicts()
     reachable = run.record("test_host_reachable", "good")
-    assert "probe: bash" in reachable["evidence"]
+    assert "probe: sh" in reachable["evidence"]
 
 
 @pytest.mark.parametrize("workers", ["2"])

@@ -39,14 +39,22 @@ def test_profile_path_from_ini(pytester: pytest.Pytester) -> None:
     (site / "mine.yaml").write_text("name: mine\nextends: usgov\n")
     pytester.makeini(f"[pytest]\nbackupnet_profile_path = {site}\n")
     result = pytester.runpytest("--profile", "mine", "--collect-only", "-q")
-    result.stdout.fnmatch_lines(["test_dns.py::test_dns_resolution[local-webcc.service.usgov.softlayer.com]"])
+    result.stdout.fnmatch_lines(
+        ["test_bn_r5_dns.py::test_dns_resolution[local-webcc.service.usgov.softlayer.com]"]
+    )
 
 
 def test_suite_is_collected_from_the_package_from_any_directory(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--profile", "commercial", "--hosts", "web1,web2", "--collect-only", "-q")
     out = result.stdout.str()
-    assert "test_outbound.py::test_outbound_tcp[web1-evwebamp0903.service.softlayer.com:8087]" in out
-    assert "test_outbound.py::test_outbound_tcp[web2-evwebamp0903.service.softlayer.com:8087]" in out
+    assert (
+        "test_bn_r2_r3_outbound_tcp.py::test_outbound_tcp[web1-evwebamp0903.service.softlayer.com:8087]"
+        in out
+    )
+    assert (
+        "test_bn_r2_r3_outbound_tcp.py::test_outbound_tcp[web2-evwebamp0903.service.softlayer.com:8087]"
+        in out
+    )
     assert "paramiko" not in out
     assert "63 tests collected" in out  # 2 hosts x (1 + 12 + 10 + 2 + 1 + 2 + 3) + 1 runner placeholder
 

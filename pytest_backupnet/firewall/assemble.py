@@ -1,28 +1,30 @@
 """Every rule source of a host in one ruleset: native nftables, iptables-nft, iptables-legacy.
 
-iptables-nft tables live in nftables, but `nft -j` drops the parameters of their compatibility
-matches: the chains iptables-nft-save prints are read from it (with hooks and priorities from
-nft's listing when there is one), the other chains of those tables from nft. Legacy x_tables
-chains apply besides nftables at their own priorities, with their policies even without rules.
+iptables-nft tables live in nftables, but `nft -j` drops the parameters of compatibility matches
+and targets: a rule nft prints with them is read from iptables-nft-save's line at the same place
+(nft's own translation is exact for the others, and native rules in iptables-named tables are only
+nft's). Without nft's listing, iptables-nft-save alone gives the rules, at the standard priorities.
+Legacy x_tables chains apply besides nftables, with their policies even without rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from .ipt_save import (
     BUILTIN_HOOKS,
     NAT_PRIORITY,
     TABLE_PRIORITY,
-    IpSet,
     SavedRuleset,
     parse_ipsets,
     parse_save,
 )
-from .model import BaseChain, Chain, Jump, Rule, Ruleset, Step, Taint
-from .nft_json import JsonError, chain_id, load_json, parse_nft
-from .nft_text import parse_text, table_names
+from .kernel_tables import unproven_silence
+from .model import BaseChain, Chain, Jump, Rule, Ruleset, Step, Taint, make_rule
+from .nft_json import JsonError, chain_id, load_json, load_table_documents, parse_nft
+from .nft_text import TextRuleset, parse_text, table_names
 from .sources import Captured, is_missing, is_permission_error, text_of
 
 IPTABLES_TABLES = ("filter", "nat", "mangle", "raw", "security")
@@ -37,73 +39,27 @@ class Assembled:
 
 
 def assemble(captured: Mapping[str, Captured]) -> Assembled:
-    problems: list[str] = []
-    tooling = False
-
-    def failure(key: str) -> Captured | None:
-        found = captured.get(key)
-        if found is None or not found.error or is_missing(captured, key):
-            return None
-        return found
-
-    # nftables
-    json_key = "nft-json" if not is_missing(captured, "nft-json") else "nft-json-libnftables"
-    text_key = "nft-text" if not is_missing(captured, "nft-text") else "nft-text-libnftables"
-    json_text, listing = text_of(captured, json_key), text_of(captured, text_key)
-    items: list[dict[str, object]] = []
-    have_json = False
-    if not is_missing(captured, json_key):
-        tooling = True
-        if json_text is not None:
-            try:
-                items = load_json(json_text)  # type: ignore[assignment]
-                have_json = True
-            except JsonError as exc:
-                problems.append(str(exc))
-        else:
-            failed = captured[json_key]
-            if listing is None or is_permission_error(failed):
-                problems.append(f"nft -j list ruleset: {failed.error}")
-    text_tables = parse_text(listing) if listing is not None else None
-
-    ipsets = parse_ipsets(text_of(captured, "ipset") or "")
-    saved: dict[str, SavedRuleset] = {}
-    for family, nft_key, legacy_key, plain_key in (
-        (4, "iptables-nft-save", "iptables-legacy-save", "iptables-save"),
-        (6, "ip6tables-nft-save", "ip6tables-legacy-save", "ip6tables-save"),
-    ):
-        prefix = "ip" if family == 4 else "ip6"
-        for key in (nft_key, legacy_key):
-            if is_missing(captured, key):
-                continue
-            tooling = True
-            text = text_of(captured, key)
-            if text is not None:
-                saved[key] = parse_save(text, family, ipsets)
-            elif failure(key) is not None and not _harmless(captured, key, family, items):
-                problems.append(f"{key}: {captured[key].error}")
-        plain = text_of(captured, plain_key)
-        if not is_missing(captured, plain_key):
-            tooling = True
-        if plain is not None:
-            parsed = parse_save(plain, family, ipsets)
-            target = nft_key if parsed.backend == "nf_tables" else legacy_key
-            if parsed.backend and target not in saved and is_missing(captured, target):
-                saved[target] = parsed
-        elif failure(plain_key) is not None and nft_key not in saved and legacy_key not in saved:
-            if not _harmless(captured, plain_key, family, items):
-                problems.append(f"{plain_key}: {captured[plain_key].error}")
-        del prefix
-
-    if not have_json and listing is not None:
-        covered = {("ip" if k.startswith("iptables") else "ip6", t) for k, s in saved.items()
-                   if "-nft-" in k for t in s.tables}  # fmt: skip
-        unseen = [f"{f} {n}" for f, n in table_names(listing) if (f, n) not in covered]
+    nft = _read_nft(captured)
+    iptables = _read_iptables(captured, nft.items)
+    problems = nft.problems + iptables.problems
+    if not nft.have_json and nft.listing is not None:
+        covered = {
+            ("ip" if k.startswith("iptables") else "ip6", t)
+            for k, s in iptables.saved.items()
+            if "-nft-" in k
+            for t in s.tables
+        }
+        unseen = [f"{f} {n}" for f, n in table_names(nft.listing) if (f, n) not in covered]
         if unseen:
-            reason = captured[json_key].error if json_key in captured else "no JSON listing"
-            problems.append(f"the nftables tables {', '.join(unseen[:5])} cannot be evaluated without "
-                            f"`nft -j` ({reason})")  # fmt: skip
-
+            problems.append(
+                f"the nftables tables {', '.join(unseen[:5])} cannot be evaluated without "
+                f"`nft -j` ({nft.json_error or 'no JSON listing'})"
+            )
+    tooling = nft.tooling or iptables.tooling
+    if not tooling:
+        silence = unproven_silence(captured)
+        if silence:
+            problems.append(silence)
     permission = [p for p in problems if any(w in p.lower() for w in ("permission", "not permitted", "root"))]
     if permission:
         return Assembled(Ruleset(), f"{'; '.join(permission)}: {REMEDY}", True)
@@ -114,12 +70,12 @@ def assemble(captured: Mapping[str, Captured]) -> Assembled:
     base: list[BaseChain] = []
     notes: list[str] = []
     saved_rules: dict[tuple[str, str, str], list[Rule]] = {}
-    for key, found in saved.items():
+    for key, found in iptables.saved.items():
         family_name = "ip" if key.startswith("iptables") else "ip6"
         legacy = "-legacy-" in key
-        new_chains, new_base = _saved_chains(found, family_name, legacy, have_json)
+        new_chains, new_base = _saved_chains(found, family_name, legacy, nft.have_json)
         notes += found.notes
-        if legacy or not have_json:
+        if legacy or not nft.have_json:
             chains.update(new_chains)
             base += new_base
         else:  # its rules stand in for nft's rules with compatibility expressions
@@ -131,17 +87,96 @@ def assemble(captured: Mapping[str, Captured]) -> Assembled:
         found_rules = saved_rules.get((family, table, chain))
         return found_rules[index] if found_rules is not None and len(found_rules) == count else None
 
-    nft = parse_nft(items, text_tables, xt_rule)  # type: ignore[arg-type]
-    chains.update(nft.chains)
-    base += nft.base
-    notes += nft.notes
+    parsed = parse_nft(nft.items, nft.text, xt_rule)
+    chains.update(parsed.chains)
+    base += parsed.base
+    notes += parsed.notes
     sources = tuple(dict.fromkeys(b.source for b in base))
     return Assembled(Ruleset(chains, tuple(base), sources, tuple(notes)), "", tooling)
 
 
-def _harmless(
-    captured: Mapping[str, Captured], key: str, family: int, items: list[dict[str, object]]
-) -> bool:
+@dataclass
+class _NftRead:
+    items: list[dict[str, Any]] = field(default_factory=list)
+    listing: str | None = None
+    text: TextRuleset | None = None
+    have_json: bool = False
+    json_error: str = ""
+    tooling: bool = False
+    problems: list[str] = field(default_factory=list)
+
+
+def _read_nft(captured: Mapping[str, Captured]) -> _NftRead:
+    read = _NftRead()
+    json_key = "nft-json" if not is_missing(captured, "nft-json") else "nft-json-libnftables"
+    text_key = "nft-text" if not is_missing(captured, "nft-text") else "nft-text-libnftables"
+    read.listing = text_of(captured, text_key)
+    read.text = parse_text(read.listing) if read.listing is not None else None
+    if is_missing(captured, json_key):
+        return read
+    read.tooling = True
+    json_text = text_of(captured, json_key)
+    if json_text is None:
+        failed = captured[json_key]
+        read.json_error = failed.error
+        if read.listing is None or is_permission_error(failed):
+            read.problems.append(f"nft -j list ruleset: {failed.error}")
+        return read
+    try:
+        read.items = load_json(json_text)
+        read.have_json = True
+        return read
+    except JsonError as exc:
+        read.json_error = str(exc)
+    by_table = text_of(captured, "nft-json-tables")
+    if by_table is None:
+        read.problems.append(read.json_error)
+        return read
+    # nft 1.0.6 corrupts the listing of a table with flags: read table by table
+    read.items, broken = load_table_documents(by_table)
+    read.have_json = True
+    for family, name in broken:
+        table = read.text.tables.get((family, name)) if read.text else None
+        if table is None or "dormant" not in table.flags:
+            read.problems.append(f"{read.json_error}; and `nft -j list table {family} {name}` too")
+    return read
+
+
+@dataclass
+class _IptablesRead:
+    saved: dict[str, SavedRuleset] = field(default_factory=dict)
+    tooling: bool = False
+    problems: list[str] = field(default_factory=list)
+
+
+def _read_iptables(captured: Mapping[str, Captured], items: list[dict[str, Any]]) -> _IptablesRead:
+    read = _IptablesRead()
+    ipsets = parse_ipsets(text_of(captured, "ipset") or "")
+    for family, nft_key, legacy_key, plain_key in (
+        (4, "iptables-nft-save", "iptables-legacy-save", "iptables-save"),
+        (6, "ip6tables-nft-save", "ip6tables-legacy-save", "ip6tables-save"),
+    ):
+        for key in (nft_key, legacy_key, plain_key):
+            if is_missing(captured, key):
+                continue
+            read.tooling = True
+            text = text_of(captured, key)
+            if key == plain_key:  # only where the host lacks the backend's own tool (RHEL 7: legacy)
+                if text is not None:
+                    parsed = parse_save(text, family, ipsets)
+                    target = nft_key if parsed.backend == "nf_tables" else legacy_key
+                    if parsed.backend and target not in read.saved and is_missing(captured, target):
+                        read.saved[target] = parsed
+                elif nft_key in read.saved or legacy_key in read.saved:
+                    continue
+            elif text is not None:
+                read.saved[key] = parse_save(text, family, ipsets)
+            if text is None and not _harmless(captured, key, family, items):
+                read.problems.append(f"{key}: {captured[key].error}")
+    return read
+
+
+def _harmless(captured: Mapping[str, Captured], key: str, family: int, items: list[dict[str, Any]]) -> bool:
     """A failing iptables tool on a host that has no such tables (no module, no table) is no problem."""
     found = captured[key]
     if is_permission_error(found):
@@ -191,7 +226,7 @@ def _saved_chains(
                 else:
                     steps.append(step)
             label = f'{label_prefix} {rule.chain} "{rule.text}"'
-            rules_by_chain.setdefault(rule.chain, []).append(Rule(tuple(steps), label))
+            rules_by_chain.setdefault(rule.chain, []).append(make_rule(tuple(steps), label))
         for name, rules in rules_by_chain.items():
             chains[ident(name)] = Chain(ident(name), f"{label_prefix} {name}", tuple(rules))
             if name in BUILTIN_HOOKS and (legacy or not have_json):
@@ -203,12 +238,16 @@ def _saved_chains(
                 )
                 if priority is None:
                     continue
-                base.append(BaseChain(
-                    chain=ident(name),
-                    source=f"{tool}-legacy" if legacy else f"{tool}-nft",
-                    family=family_name, hook=hook, priority=priority,
-                    kind="nat" if table.name == "nat" else "filter",
-                    policy=table.policies.get(name, "ACCEPT").lower(),
-                    label=f"{label_prefix} {name}",
-                ))  # fmt: skip
+                base.append(
+                    BaseChain(
+                        chain=ident(name),
+                        source=f"{tool}-legacy" if legacy else f"{tool}-nft",
+                        family=family_name,
+                        hook=hook,
+                        priority=priority,
+                        kind="nat" if table.name == "nat" else "filter",
+                        policy=table.policies.get(name, "ACCEPT").lower(),
+                        label=f"{label_prefix} {name}",
+                    )
+                )
     return chains, base

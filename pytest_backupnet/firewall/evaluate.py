@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 from . import intervals as iv
 from .intervals import Intervals
 from .model import (
-    CT_STATUS,
     FULL_MARK,
     BaseChain,
     Concat,
     Jump,
+    KeyTest,
     Match,
     Nat,
     NoTrack,
@@ -31,7 +31,6 @@ from .model import (
     SetMark,
     Step,
     Taint,
-    Test,
     Verdict,
     VerdictMap,
 )
@@ -43,8 +42,34 @@ MAX_JUMP_DEPTH = 64
 MAX_WORK = 3_000_000  # rule applications per judgement
 MAX_TIED = 4  # base chains at one hook and priority whose orders are all tried
 MAX_NOTES = 5_000
-_STATEFUL = frozenset({"mark", "ctmark", "ctstate", "ctstate.xt", "ctstatus", "ctdirection", "ctproto", "cthelper",
-                       "ct.orig.saddr", "ct.orig.daddr", "ct.reply.saddr", "ct.reply.daddr"})  # fmt: skip
+# Beside the ct status bits in PacketState.nat: the connection's source / destination NAT binding exists.
+SOURCE_NAT_DONE = 1 << 16
+DEST_NAT_DONE = 1 << 17
+MANIP_DONE = {
+    "prerouting": DEST_NAT_DONE,
+    "output": DEST_NAT_DONE,
+    "postrouting": SOURCE_NAT_DONE,
+    "input": SOURCE_NAT_DONE,
+}
+# NAT chains run inside the NAT core, hooked at these priorities whatever their own (which only orders
+# them among themselves).
+NAT_CORE_PRIORITY = {"prerouting": -100, "output": -100, "postrouting": 100, "input": 100}
+_STATEFUL = frozenset(
+    {
+        "mark",
+        "ctmark",
+        "ctstate",
+        "ctstate.xt",
+        "ctstatus",
+        "ctdirection",
+        "ctproto",
+        "cthelper",
+        "ct.orig.saddr",
+        "ct.orig.daddr",
+        "ct.reply.saddr",
+        "ct.reply.daddr",
+    }
+)
 _HOOK_FAMILIES = {4: ("ip", "inet"), 6: ("ip6", "inet")}
 
 Branch = tuple[PacketState, Intervals]
@@ -61,6 +86,26 @@ class Outcome:
     state: PacketState
     intervals: Intervals
     detail: str = ""  # the reject's kind
+    tracked: bool | None = True  # whether the packet had passed conntrack (had an entry) then; None: unknown
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """What runs at one priority of a hook: a base chain, or the NAT core with its NAT chains."""
+
+    priority: int
+    chains: tuple[BaseChain, ...]
+    nat: bool = False
+
+
+def _units(chains: list[BaseChain], hop: Hop) -> list[_Unit]:
+    units = [_Unit(c.priority, (c,)) for c in chains if c.kind != "nat" or hop.hook not in NAT_CORE_PRIORITY]
+    nat = sorted(
+        (c for c in chains if c.kind == "nat" and hop.hook in NAT_CORE_PRIORITY), key=lambda c: c.priority
+    )
+    if nat:
+        units.append(_Unit(NAT_CORE_PRIORITY[hop.hook], tuple(nat), True))
+    return sorted(units, key=lambda u: u.priority)
 
 
 @dataclass
@@ -79,58 +124,99 @@ class Walker:
     ) -> None:
         self.chains = ruleset.chains
         self.reader, self.contexts, self.family, self.egress = reader, contexts, family, egress
-        self.base_chains = [b for b in ruleset.base if b.family in (*_HOOK_FAMILIES[family], "netdev")]
+        self.base_chains = list(ruleset.base)
+        self.ip_families = (*_HOOK_FAMILIES[family], "netdev")
         self.work = 0
-        self.unknowns: list[tuple[Intervals, str]] = []  # where a truth was unknown, and which
-        self.weak_unknowns: list[tuple[Intervals, str]] = []  # orders of tied chains
+        # (where, which truth was unknown, for which packet); weak: the orders of tied chains
+        self.unknowns: list[tuple[Intervals, str, str]] = []
+        self.weak_unknowns: list[tuple[Intervals, str, str]] = []
         self.evidence: list[tuple[str, str, Intervals, bool]] = []  # (packet, label, where, by policy)
-        self._static: dict[tuple[str, Hop, int], dict[str, Resolved]] = {}
+        self._static: dict[tuple[int, int, int], dict[str, Resolved]] = {}
+        self._keep: list[PacketSpec] = []  # packets whose ids key _static
 
     # the walk
 
     def walk(self, packet: PacketSpec, branches: list[Branch]) -> tuple[list[Branch], list[Outcome]]:
         """Through every hop of `packet`: (branches accepted at the end, outcomes decided on the way)."""
+        self._keep.append(packet)
         outcomes: list[Outcome] = []
+        families = packet.families or self.ip_families
         for hop in packet.hops:
-            chains = sorted(
-                (b for b in self.base_chains if b.hook == hop.hook and (b.family != "netdev" or hop.hook in
-                 ("ingress", "egress"))),
-                key=lambda b: b.priority,
-            )  # fmt: skip
-            for _, tied_group in itertools.groupby(chains, key=lambda b: b.priority):
+            chains = [
+                b
+                for b in self.base_chains
+                if b.hook == hop.hook
+                and b.family in families
+                and (b.family != "netdev" or hop.hook in ("ingress", "egress"))
+            ]
+            for _, tied_group in itertools.groupby(_units(chains, hop), key=lambda u: u.priority):
                 tied = list(tied_group)
                 if not branches:
                     return [], outcomes
-                if len(tied) == 1:
-                    branches, decided = self._base(tied[0], packet, hop, branches)
-                    outcomes += decided
-                    continue
                 branches, decided = self._tied(tied, packet, hop, branches)
                 outcomes += decided
         return branches, outcomes
 
     def _tied(
-        self, tied: list[BaseChain], packet: PacketSpec, hop: Hop, branches: list[Branch]
+        self, tied: list[_Unit], packet: PacketSpec, hop: Hop, branches: list[Branch]
     ) -> tuple[list[Branch], list[Outcome]]:
         """Chains at one priority run in an order the ruleset does not show: every order is a possibility."""
-        names = ", ".join(b.label for b in tied)
+        if len(tied) == 1:
+            return self._unit(tied[0], packet, hop, branches)
+        names = ", ".join(c.label for u in tied for c in u.chains)
         for _, where in branches:
-            self._note(where, f"the order of {names} (all at {hop.hook} priority {tied[0].priority}) is not known",
-                       weak=True)  # fmt: skip
+            text = f"the order of {names} (all at {hop.hook} priority {tied[0].priority}) is not known"
+            self._note(where, text, packet.name, weak=True)
         if len(tied) > MAX_TIED:
-            return [], [Outcome("unknown", f"{len(tied)} base chains share one priority at {hop.hook}", s, w)
-                        for s, w in branches]  # fmt: skip
+            return [], [
+                Outcome("unknown", f"{len(tied)} base chains share one priority at {hop.hook}", s, w)
+                for s, w in branches
+            ]
         accepted: list[Branch] = []
         outcomes: list[Outcome] = []
         for order in itertools.permutations(tied):
             current = branches
-            for base in order:
-                current, decided = self._base(base, packet, hop, current)
+            for unit in order:
+                current, decided = self._unit(unit, packet, hop, current)
                 outcomes += decided
                 if not current:
                     break
             accepted += current
         return _merge(accepted), outcomes
+
+    def _unit(
+        self, unit: _Unit, packet: PacketSpec, hop: Hop, branches: list[Branch]
+    ) -> tuple[list[Branch], list[Outcome]]:
+        if not unit.nat:
+            return self._base(unit.chains[0], packet, hop, branches)
+        # The NAT core: for a connection's first packet, or a related reset while this kind of
+        # binding is still to be made; its chains in their own priority order.
+        done = MANIP_DONE[hop.hook]
+        entering: list[Branch] = []
+        passing: list[Branch] = []
+        for state, where in branches:
+            view = self._view(packet, hop, unit.priority, state)
+            if view is None:
+                self._note(
+                    where, f"whether the NAT chains at {hop.hook} see the packet is not known", packet.name
+                )
+                entering.append((state, where))
+                passing.append((state, where))
+            elif (view == "new" or (view == "related" and packet.l4proto == 6)) and not state.nat & done:
+                entering.append((state, where))  # (an ICMP error is translated without the chains)
+            else:
+                passing.append((state, where))
+        outcomes: list[Outcome] = []
+        if entering:
+            inner = [_Unit(c.priority, (c,)) for c in unit.chains]
+            current = entering
+            for _, tied_group in itertools.groupby(inner, key=lambda u: u.priority):
+                current, decided = self._tied(list(tied_group), packet, hop, current)
+                outcomes += decided
+                if not current:
+                    break
+            passing += [(replace(s, nat=s.nat | done), w) for s, w in current]  # a binding, null or not
+        return _merge(passing), outcomes
 
     def _base(
         self, base: BaseChain, packet: PacketSpec, hop: Hop, branches: list[Branch]
@@ -144,7 +230,7 @@ class Walker:
             if applies is not True:
                 passing.append((state, where))
                 if applies is None:
-                    self._note(where, self._why_maybe(base, packet, hop, state))
+                    self._note(where, self._why_maybe(base, packet, hop, state), packet.name)
         outcomes: list[Outcome] = []
         if entering:
             place = _Place(packet, hop, base.priority, base)
@@ -158,7 +244,9 @@ class Walker:
             policy_label = f"policy {base.policy} of {base.label}"
             for state, where in fallen:
                 if base.policy == "drop":
-                    outcomes.append(Outcome("drop", policy_label, state, where))
+                    outcomes.append(
+                        Outcome("drop", policy_label, state, where, "", self._has_entry(place, state))
+                    )
                 else:
                     passing.append((state, where))
                     self.evidence.append((packet.name, policy_label, where, True))
@@ -166,14 +254,8 @@ class Walker:
 
     def _applies(self, base: BaseChain, packet: PacketSpec, hop: Hop, state: PacketState) -> bool | None:
         """Whether the base chain sees the packet; None when that is not known."""
-        if base.kind == "nat":
-            if not packet.first_packet:
-                return False
-            tracked = _conntrack_view(packet, hop, base.priority, state)
-            if tracked is None:
-                return None
-            if tracked != "new":
-                return False
+        if base.kind == "nat" and state.nat & MANIP_DONE.get(hop.hook, 0):
+            return False  # an earlier NAT chain made the binding: the NAT core skips the rest
         if hop.hook in ("ingress", "egress"):
             device = "lo" if hop.via_loopback else self.contexts[state.context].interface
             if base.devices is None or device is None:
@@ -199,11 +281,15 @@ class Walker:
         """(terminal outcomes, branches that fell off the end or returned)."""
         chain = self.chains.get(chain_id)
         if chain is None:
-            return [Outcome("unknown", f"jump to {chain_id}, which is not in the ruleset", s, w)
-                    for s, w in branches], []  # fmt: skip
+            return [
+                Outcome("unknown", f"jump to {chain_id}, which is not in the ruleset", s, w)
+                for s, w in branches
+            ], []
         if depth > MAX_JUMP_DEPTH:
-            return [Outcome("unknown", f"jumps nest deeper than {MAX_JUMP_DEPTH} at {chain.label}", s, w)
-                    for s, w in branches], []  # fmt: skip
+            return [
+                Outcome("unknown", f"jumps nest deeper than {MAX_JUMP_DEPTH} at {chain.label}", s, w)
+                for s, w in branches
+            ], []
         terminals: list[Outcome] = []
         returned: list[Branch] = []
         pending = branches
@@ -230,12 +316,13 @@ class Walker:
         for step in rule.steps:
             if not active:
                 break
-            if isinstance(step, Test | Concat | Opaque):
+            if isinstance(step, KeyTest | Concat | Opaque):
                 still: list[Branch] = []
                 for state, where in active:
                     true, unknown = self._truth(step, place, state, where)
                     if unknown:
-                        self._note(unknown, f"{rule.label}: {_describe(step)}")
+                        why = self._why_unknown(step, place, state)
+                        self._note(unknown, f"{rule.label}: {_describe(step)}{why}", place.packet.name)
                     matched = iv.union(true, unknown) if unknown else true
                     unmatched = iv.subtract(where, true)
                     if matched:
@@ -257,7 +344,7 @@ class Walker:
                     for state, where in remaining:
                         true, unknown = self._truth(entry, place, state, where)
                         if unknown:
-                            self._note(unknown, f"{rule.label}: {_describe(entry)}")
+                            self._note(unknown, f"{rule.label}: {_describe(entry)}", place.packet.name)
                         if true or unknown:
                             hits.append((state, iv.union(true, unknown)))
                         left = iv.subtract(where, true)
@@ -284,8 +371,13 @@ class Walker:
             decided, back = self._chain(step.target, place, branches, depth + 1)
             return ([], decided, back) if step.goto else (back, decided, [])
         kind = step.kind
-        if kind in ("accept", "drop", "reject"):
-            return [], [Outcome(kind, label, s, w, step.detail) for s, w in branches], []
+        if kind in ("accept", "drop", "reject"):  # `tracked`: a reject's answer is related to the
+            # connection only if the packet had an entry; a dropped reply may have updated it
+            return (
+                [],
+                [Outcome(kind, label, s, w, step.detail, self._has_entry(place, s)) for s, w in branches],
+                [],
+            )
         if kind == "return":
             return [], [], branches
         if kind == "queue":
@@ -306,7 +398,7 @@ class Walker:
         broken: list[Branch] = []
         decided: list[Outcome] = []
         for state, where in branches:
-            tracked = _conntrack_view(place.packet, place.hop, place.priority, state)
+            tracked = self._view(place.packet, place.hop, place.priority, state)
             if isinstance(step, SetMark):
                 changed = _set_mark(step, state, tracked)
                 if changed is None:
@@ -318,7 +410,7 @@ class Walker:
                     decided.append(
                         Outcome("unknown", f"{label}: notrack at the conntrack priority", state, where)
                     )
-                elif tracked == "invalid" and place.packet.name != "answer":
+                elif tracked == "invalid":  # no entry yet (or none to be had): conntrack will skip it
                     going.append((replace(state, untracked=True), where))
                 else:
                     going.append((state, where))
@@ -327,11 +419,14 @@ class Walker:
                 for entry, address in step.by_map:
                     true, unknown = self._truth(entry, place, state, remaining)
                     if unknown:
-                        self._note(unknown, f"{label}: {_describe(entry)}")
+                        self._note(unknown, f"{label}: {_describe(entry)}", place.packet.name)
                     hit = iv.union(true, unknown)
                     if hit:
-                        decided.append(self._nat(replace(step, to=address, by_map=None), label, place, state, hit,
-                                                 tracked))  # fmt: skip
+                        decided.append(
+                            self._nat(
+                                replace(step, to=address, by_map=None), label, place, state, hit, tracked
+                            )
+                        )
                     remaining = iv.subtract(remaining, true)
                 if remaining:
                     broken.append((state, remaining))  # no element: the statement stops the rule
@@ -352,12 +447,13 @@ class Walker:
                 same_source = int(ipaddress.ip_address(step.to)) == host
             except ValueError:
                 same_source = False
-        if place.base.kind != "nat" or tracked != "new":
+        if place.base.kind != "nat" or tracked not in ("new", "related"):
             return Outcome("unknown", f"{label}: {step.kind} outside a NAT chain", state, where)
-        if same_source and place.hop.hook == "postrouting":
-            return Outcome("accept", label, replace(state, nat=state.nat | CT_STATUS["snat"]), where)
-        return Outcome("unknown", f"{label}: the connection is translated ({step.kind} {step.to})".strip(),
-                       state, where)  # fmt: skip
+        if same_source and place.hop.hook == "postrouting":  # the tuple is unchanged: no "snat" status
+            return Outcome("accept", label, replace(state, nat=state.nat | SOURCE_NAT_DONE), where)
+        return Outcome(
+            "unknown", f"{label}: the connection is translated ({step.kind} {step.to})".strip(), state, where
+        )
 
     # tests
 
@@ -367,7 +463,7 @@ class Walker:
         """(where the match is true, where its truth is unknown); elsewhere it is false."""
         if isinstance(match, Opaque):
             return (), where
-        if isinstance(match, Test):
+        if isinstance(match, KeyTest):
             if match.family and match.family != self.family:
                 return (), ()
             return _test(match, self._resolve(match.key, place, state), where)
@@ -382,7 +478,7 @@ class Walker:
         for row in match.elements:
             row_true, row_maybe = where, where
             for key, values, found in zip(match.keys, row, resolved, strict=True):
-                t, u = _test(Test(key, values), found, row_maybe)
+                t, u = _test(KeyTest(key, values), found, row_maybe)
                 row_true = iv.intersect(row_true, t)
                 row_maybe = iv.intersect(row_maybe, iv.union(t, u))
                 if not row_maybe:
@@ -400,20 +496,33 @@ class Walker:
             return self.reader.stateful(
                 key, place.packet, place.hop, place.priority, state, self.egress, context
             )
-        cache_key = (place.packet.name + str(place.packet.l4proto), place.hop, state.context)
+        cache_key = (id(place.packet), id(place.hop), state.context)  # both live as long as the walk
         static = self._static.get(cache_key)
         if static is None:
             static = self.reader.static(place.packet, place.hop, context)
             self._static[cache_key] = static
         return static.get(key, Unknown(f"{key} is not evaluated"))
 
-    def _note(self, where: Intervals, text: str, weak: bool = False) -> None:
+    def _why_unknown(self, step: Match, place: _Place, state: PacketState) -> str:
+        """The host fact that is missing, when a test's truth is unknown for want of it."""
+        keys = step.keys if isinstance(step, Concat) else (step.key,) if isinstance(step, KeyTest) else ()
+        reasons = [r.reason for r in (self._resolve(k, place, state) for k in keys) if isinstance(r, Unknown)]
+        return f" ({reasons[0]})" if reasons else ""
+
+    def _view(self, packet: PacketSpec, hop: Hop, priority: int, state: PacketState) -> str | None:
+        return _conntrack_view(packet, hop, priority, state, self.reader.facts.tcp_loose)
+
+    def _has_entry(self, place: _Place, state: PacketState) -> bool | None:
+        view = self._view(place.packet, place.hop, place.priority, state)
+        return None if view is None else view not in ("invalid", "untracked")
+
+    def _note(self, where: Intervals, text: str, packet: str, weak: bool = False) -> None:
         notes = self.weak_unknowns if weak else self.unknowns
         if len(notes) < MAX_NOTES:
-            notes.append((where, text))
+            notes.append((where, text, packet))
 
 
-def _test(match: Test, found: Resolved, where: Intervals) -> tuple[Intervals, Intervals]:
+def _test(match: KeyTest, found: Resolved, where: Intervals) -> tuple[Intervals, Intervals]:
     if found is ABSENT:
         return (where, ()) if match.absent else ((), ())
     if found is PEER:
@@ -427,17 +536,22 @@ def _test(match: Test, found: Resolved, where: Intervals) -> tuple[Intervals, In
         value = found.value
         if match.any_bits:
             bits = match.values.ints[0][0] if match.values.ints else 0
-            hit = isinstance(value, int) and (value & (match.mask if match.mask is not None else FULL_MARK)
-                                              & bits) != 0  # fmt: skip
+            hit = (
+                isinstance(value, int)
+                and (value & (match.mask if match.mask is not None else FULL_MARK) & bits) != 0
+            )
         else:
             if isinstance(value, int) and match.mask is not None:
                 value &= match.mask
             hit = match.values.has(value)
         return (where, ()) if hit != match.negate else ((), ())
     if isinstance(found, Possible):
-        if match.mask is not None or match.any_bits:
-            return (), where
         possible = found.values.ints
+        if match.mask is not None or match.any_bits:  # a few single values: try each
+            if len(possible) > 8 or any(low != high for low, high in possible):
+                return (), where
+            hits = {_test(match, Known(low), where)[0] == where for low, _ in possible}
+            return ((where, ()) if hits == {True} else ((), ())) if len(hits) == 1 else ((), where)
         if not iv.intersect(possible, match.values.ints):
             hit = False
         elif iv.covers(match.values.ints, possible):
@@ -477,15 +591,18 @@ def _set_mark(step: SetMark, state: PacketState, tracked: str | None) -> PacketS
 
 
 def _merge(branches: Iterable[Branch]) -> list[Branch]:
-    merged: dict[PacketState, list[tuple[int, int]]] = {}
+    merged: dict[PacketState, list[Intervals]] = {}
     for state, where in branches:
-        merged.setdefault(state, []).extend(where)
-    return [(state, iv.normalize(pairs)) for state, pairs in merged.items()]
+        merged.setdefault(state, []).append(where)
+    return [
+        (state, parts[0] if len(parts) == 1 else iv.normalize(p for part in parts for p in part))
+        for state, parts in merged.items()
+    ]
 
 
 def _describe(step: Match) -> str:
     if isinstance(step, Opaque):
         return step.text
-    if isinstance(step, Test):
+    if isinstance(step, KeyTest):
         return step.text or step.key
     return step.text or " . ".join(step.keys)

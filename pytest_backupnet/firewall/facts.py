@@ -4,7 +4,9 @@ later, busybox) or /proc; what cannot be read stays unknown (None), never guesse
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,11 +17,29 @@ from .model import ADDRESS_TYPES, IF_TYPES
 MAX_ROUTES = 50_000
 MAX_LINES = 200_000
 AGENT_PROCESS_NAMES = ("vvagent", "buagent")
-_LINK_TYPES = {"ether": IF_TYPES["ether"], "loopback": IF_TYPES["loopback"], "none": 65534,
-               "ppp": IF_TYPES["ppp"], "ipip": IF_TYPES["ipip"], "sit": IF_TYPES["sit"],
-               "gre": IF_TYPES["ipgre"], "tunnel6": 769, "void": 65535}  # fmt: skip
-_ROUTE_TYPES = ("unicast", "local", "broadcast", "anycast", "multicast", "blackhole", "unreachable",
-                "prohibit", "throw", "nat")  # fmt: skip
+_LINK_TYPES = {
+    "ether": IF_TYPES["ether"],
+    "loopback": IF_TYPES["loopback"],
+    "none": 65534,
+    "ppp": IF_TYPES["ppp"],
+    "ipip": IF_TYPES["ipip"],
+    "sit": IF_TYPES["sit"],
+    "gre": IF_TYPES["ipgre"],
+    "tunnel6": 769,
+    "void": 65535,
+}
+_ROUTE_TYPES = (
+    "unicast",
+    "local",
+    "broadcast",
+    "anycast",
+    "multicast",
+    "blackhole",
+    "unreachable",
+    "prohibit",
+    "throw",
+    "nat",
+)
 _TABLE_IDS = {"local": 255, "main": 254, "default": 253, "unspec": 0}
 
 
@@ -81,6 +101,7 @@ class HostFacts:
     agent_gid: int | None = None
     agent_note: str = ""
     early_demux: bool | None = None
+    tcp_loose: bool | None = None  # nf_conntrack_tcp_loose: mid-stream packets start a connection
     notes: list[str] = field(default_factory=list)
 
     def local_values(self, family: int) -> list[int]:
@@ -116,8 +137,16 @@ def read_facts(texts: Mapping[str, str | None]) -> HostFacts:
     demux = [texts.get("/proc/sys/net/ipv4/ip_early_demux"), texts.get("/proc/sys/net/ipv4/tcp_early_demux")]
     if all(d is not None and d.strip() in ("0", "1") for d in demux):
         facts.early_demux = all(d is not None and d.strip() == "1" for d in demux)
-    _agent(texts.get("processes"), texts.get("processes-busybox"), texts.get("/etc/passwd"),
-           texts.get("/etc/group"), facts)  # fmt: skip
+    loose = texts.get("/proc/sys/net/netfilter/nf_conntrack_tcp_loose")
+    if loose is not None and loose.strip() in ("0", "1"):
+        facts.tcp_loose = loose.strip() == "1"
+    _agent(
+        texts.get("processes"),
+        texts.get("processes-busybox"),
+        texts.get("/etc/passwd"),
+        texts.get("/etc/group"),
+        facts,
+    )
     return facts
 
 
@@ -145,6 +174,7 @@ def _addresses(text: str) -> list[Address]:
         if not match:
             continue
         interface, kind, address, prefix, rest = match.groups()
+        interface = interface.split("@")[0]
         try:
             parsed = ipaddress.ip_address(address)
         except ValueError:
@@ -154,8 +184,16 @@ def _addresses(text: str) -> list[Address]:
             continue
         length = int(prefix) if prefix else (32 if family == 4 else 128)
         scope = rest.split("scope", 1)[1].split()[0] if "scope" in rest else "global"
-        found.append(Address(interface, family, int(parsed), min(length, 32 if family == 4 else 128),
-                             " secondary" in f" {rest}", scope))  # fmt: skip
+        found.append(
+            Address(
+                interface,
+                family,
+                int(parsed),
+                min(length, 32 if family == 4 else 128),
+                " secondary" in f" {rest}",
+                scope,
+            )
+        )
     return found
 
 
@@ -171,10 +209,8 @@ def _proc_addresses(fib_trie: str | None, if_inet6: str | None) -> list[Address]
         if stripped.startswith("|--"):
             last = stripped[3:].strip()
         elif stripped.startswith("/32 host LOCAL") and section == "Local" and last:
-            try:
+            with contextlib.suppress(ValueError):
                 found.append(Address("", 4, int(ipaddress.IPv4Address(last)), 32))
-            except ValueError:
-                pass
     for line in _lines(if_inet6):
         parts = line.split()
         if len(parts) >= 6 and len(parts[0]) == 32:
@@ -223,18 +259,25 @@ def _routes(text: str, family: int) -> list[Route]:
         multipath = index + 1 < len(lines) and lines[index + 1].strip().startswith("nexthop")
         table_text = options.get("table", "main")
         table = _TABLE_IDS.get(table_text, int(table_text) if table_text.isdigit() else -1)
-        routes.append(Route(
-            family, table, kind, network[0], network[1],
-            None if multipath else options.get("dev"),
-            _address_value(options.get("via", "")), _address_value(options.get("src", "")),
-            int(options["metric"]) if options.get("metric", "").isdigit() else 0,
-        ))  # fmt: skip
+        routes.append(
+            Route(
+                family,
+                table,
+                kind,
+                network[0],
+                network[1],
+                None if multipath else options.get("dev"),
+                _address_value(options.get("via", "")),
+                _address_value(options.get("src", "")),
+                int(options["metric"]) if options.get("metric", "").isdigit() else 0,
+            )
+        )
     return routes
 
 
 def _pairs(tokens: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
-    for key, value in zip(tokens, tokens[1:], strict=False):
+    for key, value in itertools.pairwise(tokens):
         if key in ("via", "dev", "table", "src", "metric", "proto", "scope") and key not in found:
             found[key] = value
     return found
@@ -253,8 +296,19 @@ def _proc_routes(text: str, family: int, facts: HostFacts) -> list[Route]:
                 low = destination & mask
                 flags = int(parts[3], 16)
                 kind = "unreachable" if flags & 0x0200 else "unicast"
-                routes.append(Route(4, 254, kind, (low, low | (~mask & 0xFFFFFFFF)), prefix, parts[0],
-                                    gateway or None, None, int(parts[6])))  # fmt: skip
+                routes.append(
+                    Route(
+                        4,
+                        254,
+                        kind,
+                        (low, low | (~mask & 0xFFFFFFFF)),
+                        prefix,
+                        parts[0],
+                        gateway or None,
+                        None,
+                        int(parts[6]),
+                    )
+                )
             elif family == 6 and len(parts) >= 10:
                 prefix = int(parts[1], 16)
                 destination = int(parts[0], 16)
@@ -263,8 +317,19 @@ def _proc_routes(text: str, family: int, facts: HostFacts) -> list[Route]:
                 flags = int(parts[8], 16)
                 kind = "local" if flags & 0x80000000 else ("unreachable" if flags & 0x0200 else "unicast")
                 gateway = int(parts[4], 16)
-                routes.append(Route(6, 255 if kind == "local" else 254, kind, (low, low + (1 << host) - 1),
-                                    prefix, parts[9], gateway or None, None, int(parts[5], 16)))  # fmt: skip
+                routes.append(
+                    Route(
+                        6,
+                        255 if kind == "local" else 254,
+                        kind,
+                        (low, low + (1 << host) - 1),
+                        prefix,
+                        parts[9],
+                        gateway or None,
+                        None,
+                        int(parts[5], 16),
+                    )
+                )
         except ValueError:
             continue
         if len(routes) >= MAX_ROUTES:
@@ -272,8 +337,9 @@ def _proc_routes(text: str, family: int, facts: HostFacts) -> list[Route]:
     if family == 4:  # /proc/net/route has only the main table: local addresses from fib_trie
         for address in facts.addresses:
             if address.family == 4:
-                routes.append(Route(4, 255, "local", (address.value, address.value), 32, "lo", None,
-                                    address.value))  # fmt: skip
+                routes.append(
+                    Route(4, 255, "local", (address.value, address.value), 32, "lo", None, address.value)
+                )
     return routes
 
 
@@ -296,34 +362,41 @@ def _rule(priority: int, tokens: list[str]) -> PolicyRule:
     negate = bool(tokens) and tokens[0] == "not"
     if negate:
         tokens = tokens[1:]
-    values: dict[str, object] = {"source": None, "destination": None, "fwmark": None, "iif": None,
-                                 "oif": None, "uid": None}  # fmt: skip
+    source: Interval | None = None
+    destination: Interval | None = None
+    fwmark: tuple[int, int] | None = None
+    interfaces: dict[str, str | None] = {"iif": None, "oif": None}
+    uid: Interval | None = None
     action, table, suppress, unknown = "nop", 0, -1, ""
     position = 0
     while position < len(tokens):
         token = tokens[position]
         argument = tokens[position + 1] if position + 1 < len(tokens) else ""
         position += 2
-        if token in ("from", "to"):
-            if argument != "all":
-                network = _network(argument, 6 if ":" in argument else 4)
-                if network is None:
-                    unknown = f"{token} {argument}"
-                else:
-                    values["source" if token == "from" else "destination"] = network[0]
+        if token in ("from", "to") and argument != "all":
+            network = _network(argument, 6 if ":" in argument else 4)
+            if network is None:
+                unknown = f"{token} {argument}"
+            elif token == "from":
+                source = network[0]
+            else:
+                destination = network[0]
         elif token == "fwmark":
             mark, _, mask = argument.partition("/")
             try:
-                values["fwmark"] = (int(mark, 0), int(mask, 0) if mask else 0xFFFFFFFF)
+                fwmark = (int(mark, 0), int(mask, 0) if mask else 0xFFFFFFFF)
             except ValueError:
                 unknown = f"fwmark {argument}"
         elif token in ("iif", "oif"):
-            values[token] = argument
+            interfaces[token] = argument
             if position < len(tokens) and tokens[position] == "[detached]":
                 position += 1
         elif token == "uidrange":
             first, _, last = argument.partition("-")
-            values["uid"] = (int(first), int(last or first)) if first.isdigit() else None
+            if first.isdigit() and (not last or last.isdigit()):
+                uid = (int(first), int(last or first))
+            else:
+                unknown = f"uidrange {argument}"
         elif token in ("lookup", "table"):
             action = "lookup"
             table = _TABLE_IDS.get(argument, int(argument) if argument.isdigit() else -1)
@@ -332,18 +405,29 @@ def _rule(priority: int, tokens: list[str]) -> PolicyRule:
         elif token in ("unreachable", "blackhole", "prohibit"):
             action = token
             position -= 1
-        elif token in ("goto",):
+        elif token == "goto":
             action, unknown = "goto", "goto"
-        elif token in ("pref", "priority", "realms", "protocol", "proto"):
+        elif token in ("from", "to", "pref", "priority", "realms", "protocol", "proto"):
             continue
         elif token in ("ipproto", "sport", "dport", "tos", "dsfield", "l3mdev", "suppress_ifgroup"):
             unknown = f"{token} {argument}"
         else:
             unknown = token
             position -= 1
-    return PolicyRule(priority, negate, values["source"], values["destination"],  # type: ignore[arg-type]
-                      values["fwmark"], values["iif"], values["oif"], values["uid"],  # type: ignore[arg-type]
-                      action, table, suppress, unknown)  # fmt: skip
+    return PolicyRule(
+        priority,
+        negate,
+        source,
+        destination,
+        fwmark,
+        interfaces["iif"],
+        interfaces["oif"],
+        uid,
+        action,
+        table,
+        suppress,
+        unknown,
+    )
 
 
 def _port_range(text: str | None) -> tuple[int, int] | None:
@@ -355,16 +439,17 @@ def _port_range(text: str | None) -> tuple[int, int] | None:
     return None
 
 
-def _agent(procps: str | None, busybox: str | None, passwd: str | None, group: str | None,
-           facts: HostFacts) -> None:  # fmt: skip
+def _agent(
+    procps: str | None, busybox: str | None, passwd: str | None, group: str | None, facts: HostFacts
+) -> None:
     """The user and group of the agent's processes; unknown when none runs or they differ."""
     owners: set[tuple[int, int]] = set()
     if procps is not None:
         for line in _lines(procps):
             parts = line.split(None, 2)
-            if len(parts) == 3 and parts[2].strip().lower() in AGENT_PROCESS_NAMES:
-                if parts[0].isdigit() and parts[1].isdigit():
-                    owners.add((int(parts[0]), int(parts[1])))
+            agent = len(parts) == 3 and parts[2].strip().lower() in AGENT_PROCESS_NAMES
+            if agent and parts[0].isdigit() and parts[1].isdigit():
+                owners.add((int(parts[0]), int(parts[1])))
     elif busybox is not None:
         users = _ids(passwd)
         groups = _ids(group)

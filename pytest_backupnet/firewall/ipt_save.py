@@ -28,14 +28,13 @@ from .model import (
     XT_NAT_STATES,
     Concat,
     Jump,
-    Match,
+    KeyTest,
     Nat,
     NoTrack,
     Opaque,
     SetMark,
     Step,
     Taint,
-    Test,
     Values,
     Verdict,
     single,
@@ -48,8 +47,13 @@ BUILTIN_HOOKS = {
 TABLE_PRIORITY = {"raw": -300, "mangle": -150, "filter": 0, "security": 50}
 NAT_PRIORITY = {"prerouting": -100, "output": -100, "input": 100, "postrouting": 100}
 MAX_LINE = 4000
-_STATES = {"INVALID": "invalid", "ESTABLISHED": "established", "RELATED": "related", "NEW": "new",
-           "UNTRACKED": "untracked"}  # fmt: skip
+_STATES = {
+    "INVALID": "invalid",
+    "ESTABLISHED": "established",
+    "RELATED": "related",
+    "NEW": "new",
+    "UNTRACKED": "untracked",
+}
 _NOP_TARGETS = {
     "LOG", "NFLOG", "ULOG", "TRACE", "AUDIT", "TCPMSS", "CHECKSUM", "CLASSIFY", "DSCP", "TOS", "TTL", "HL",
     "ECN", "SECMARK", "CONNSECMARK", "IDLETIMER", "LED", "TEE", "SET", "NFACCT",
@@ -140,7 +144,7 @@ def parse_save(text: str, family: int, ipsets: Mapping[str, IpSet] | None = None
 
 def _rule(line: str, family: int, ipsets: Mapping[str, IpSet]) -> SavedRule:
     try:
-        tokens = shlex.split(line)
+        tokens = shlex.split(line) if any(c in line for c in "\"'\\") else line.split()
     except ValueError:
         tokens = []
     if len(tokens) < 2:
@@ -198,6 +202,9 @@ class _RuleParser:
                 self.target = [Jump(self.next(), goto=True)]
             elif token.startswith("--") and module:
                 self._module_option(module, token, negate, module_text)
+            elif token.startswith("--") and self.protocol in ("tcp", "udp", "icmp", "icmpv6"):
+                # -p tcp loads the tcp match: its options may come without -m tcp
+                self._module_option(self.protocol.replace("icmpv6", "icmp6"), token, negate, module_text)
             else:
                 self._generic(token, negate)
             negate = False
@@ -210,26 +217,33 @@ class _RuleParser:
         if option in ("-s", "--source", "-d", "--destination"):
             key = "saddr" if option in ("-s", "--source") else "daddr"
             interval, _ = v.address_interval(self.next(), self.family)
-            self.steps.append(Test(key, Values(ints=(interval,)), negate, family=self.family,
-                                   text=f"{'! ' if negate else ''}{option} ..."))  # fmt: skip
+            self.steps.append(
+                KeyTest(
+                    key,
+                    Values(ints=(interval,)),
+                    negate,
+                    family=self.family,
+                    text=f"{'! ' if negate else ''}{option} ...",
+                )
+            )
         elif option in ("-i", "--in-interface", "-o", "--out-interface"):
             name = self.next()
             key = "iifname" if option in ("-i", "--in-interface") else "oifname"
             values = Values(prefixes=(name[:-1],)) if name.endswith("+") else Values(names=frozenset({name}))
-            self.steps.append(Test(key, values, negate, text=f"{option} {name}"))
+            self.steps.append(KeyTest(key, values, negate, text=f"{option} {name}"))
         elif option in ("-p", "--protocol"):
             name = self.next().lower()
             self.protocol = "" if negate else name
             if name in ("all", "0"):
                 if negate:
-                    self.steps.append(Test("l4proto", Values(ints=((0, 255),)), text="! -p all"))
+                    self.steps.append(KeyTest("l4proto", Values(ints=((0, 255),)), text="! -p all"))
                 return
             number = PROTOCOLS.get(name, None)
             if number is None:
                 number = v.integer(name)
-            self.steps.append(Test("l4proto", single(number), negate, text=f"-p {name}"))
+            self.steps.append(KeyTest("l4proto", single(number), negate, text=f"-p {name}"))
         elif option in ("-f", "--fragment"):
-            self.steps.append(Test("fragment", single(1), negate, text="-f"))
+            self.steps.append(KeyTest("fragment", single(1), negate, text="-f"))
         elif option in ("-c", "--set-counters"):
             self.next()
             self.next()
@@ -264,7 +278,7 @@ class _RuleParser:
         handler(option, negate)
 
     def _ports(self, key: str, text: str, negate: bool, label: str) -> None:
-        self.steps.append(Test(key, Values(ints=v.port_intervals(text)), negate, text=f"{label} {text}"))
+        self.steps.append(KeyTest(key, Values(ints=v.port_intervals(text)), negate, text=f"{label} {text}"))
 
     def _m_tcp(self, option: str, negate: bool) -> None:
         self._m_l4("tcp", option, negate)
@@ -277,10 +291,10 @@ class _RuleParser:
             field_name = "sport" if option in ("--sport", "--source-port") else "dport"
             self._ports(f"{protocol}.{field_name}", self.next(), negate, option)
         elif option == "--syn":
-            self.steps.append(Test("tcp.flags", single(TCP_FLAGS["syn"]), negate, mask=0x17, text="--syn"))
+            self.steps.append(KeyTest("tcp.flags", single(TCP_FLAGS["syn"]), negate, mask=0x17, text="--syn"))
         elif option == "--tcp-flags":
             mask, compare = _flags(self.next()), _flags(self.next())
-            self.steps.append(Test("tcp.flags", single(compare), negate, mask=mask, text="--tcp-flags"))
+            self.steps.append(KeyTest("tcp.flags", single(compare), negate, mask=mask, text="--tcp-flags"))
         else:
             argument = self.next() if self.peek() and not self.peek().startswith("-") else ""
             self.steps.append(Opaque(f"-m {protocol} {option} {argument}".strip()))
@@ -295,7 +309,7 @@ class _RuleParser:
         value = self.next()
         kind = value.split("/")[0]
         if kind == "any":
-            self.steps.append(Test(key, Values(ints=((0, 255),)), negate, text=f"{option} any"))
+            self.steps.append(KeyTest(key, Values(ints=((0, 255),)), negate, text=f"{option} any"))
             return
         number = names.get(kind)
         if number is None:
@@ -303,7 +317,7 @@ class _RuleParser:
         if number < 0 or "/" in value:
             self.steps.append(Opaque(f"{option} {value}"))
         else:
-            self.steps.append(Test(key, single(number), negate, text=f"{option} {value}"))
+            self.steps.append(KeyTest(key, single(number), negate, text=f"{option} {value}"))
 
     def _m_multiport(self, option: str, negate: bool) -> None:
         ports = self.next()
@@ -315,8 +329,9 @@ class _RuleParser:
         else:  # --ports: source or destination
             values = Values(ints=v.port_intervals(ports))
             rows = ((values, Values(ints=((0, 65535),))), (Values(ints=((0, 65535),)), values))
-            self.steps.append(Concat((f"{protocol}.sport", f"{protocol}.dport"), (0, 0), rows, negate,
-                                     f"--ports {ports}"))  # fmt: skip
+            self.steps.append(
+                Concat((f"{protocol}.sport", f"{protocol}.dport"), (0, 0), rows, negate, f"--ports {ports}")
+            )
 
     def _m_state(self, option: str, negate: bool) -> None:
         self._state(self.next(), negate, "--state")
@@ -331,7 +346,7 @@ class _RuleParser:
                 bits |= XT_NAT_STATES[name]
             else:
                 raise v.BadValue(f"state {name}")
-        self.steps.append(Test("ctstate.xt", single(bits), negate, any_bits=True, text=f"{label} {text}"))
+        self.steps.append(KeyTest("ctstate.xt", single(bits), negate, any_bits=True, text=f"{label} {text}"))
 
     def _m_conntrack(self, option: str, negate: bool) -> None:
         # Without a conntrack entry the whole match is true only when it tests --ctstate.
@@ -343,21 +358,36 @@ class _RuleParser:
             for name in self.next().split(","):
                 if name != "NONE":
                     bits |= CT_STATUS[name.lower().replace("_", "-")]
-            self.steps.append(Test("ctstatus", single(bits), negate, any_bits=True, absent=has_state,
-                                   text=f"--ctstatus"))  # fmt: skip
+            self.steps.append(
+                KeyTest("ctstatus", single(bits), negate, any_bits=True, absent=has_state, text="--ctstatus")
+            )
         elif option == "--ctdir":
-            self.steps.append(Test("ctdirection", single(CT_DIRECTION[self.next().lower()]), negate,
-                                   absent=has_state, text="--ctdir"))  # fmt: skip
+            self.steps.append(
+                KeyTest(
+                    "ctdirection",
+                    single(CT_DIRECTION[self.next().lower()]),
+                    negate,
+                    absent=has_state,
+                    text="--ctdir",
+                )
+            )
         elif option == "--ctproto":
             name = self.next().lower()
             number = PROTOCOLS[name] if name in PROTOCOLS else v.integer(name)
-            self.steps.append(Test("ctproto", single(number), negate, absent=has_state, text="--ctproto"))
+            self.steps.append(KeyTest("ctproto", single(number), negate, absent=has_state, text="--ctproto"))
         elif option in ("--ctorigsrc", "--ctorigdst", "--ctreplsrc", "--ctrepldst"):
-            key = {"--ctorigsrc": "ct.orig.saddr", "--ctorigdst": "ct.orig.daddr",
-                   "--ctreplsrc": "ct.reply.saddr", "--ctrepldst": "ct.reply.daddr"}[option]  # fmt: skip
+            key = {
+                "--ctorigsrc": "ct.orig.saddr",
+                "--ctorigdst": "ct.orig.daddr",
+                "--ctreplsrc": "ct.reply.saddr",
+                "--ctrepldst": "ct.reply.daddr",
+            }[option]
             interval, _ = v.address_interval(self.next(), self.family)
-            self.steps.append(Test(key, Values(ints=(interval,)), negate, family=self.family,
-                                   absent=has_state, text=option))  # fmt: skip
+            self.steps.append(
+                KeyTest(
+                    key, Values(ints=(interval,)), negate, family=self.family, absent=has_state, text=option
+                )
+            )
         else:
             argument = self.next() if self.peek() and not self.peek().startswith("-") else ""
             self.steps.append(Opaque(f"-m conntrack {option} {argument}".strip()))
@@ -369,7 +399,7 @@ class _RuleParser:
         first, _, last = self.next().partition("-")
         interval, _ = v.address_range(first, last or first, self.family)
         key = "saddr" if option == "--src-range" else "daddr"
-        self.steps.append(Test(key, Values(ints=(interval,)), negate, family=self.family, text=option))
+        self.steps.append(KeyTest(key, Values(ints=(interval,)), negate, family=self.family, text=option))
 
     def _m_addrtype(self, option: str, negate: bool) -> None:
         if option in ("--limit-iface-in", "--limit-iface-out"):
@@ -381,15 +411,17 @@ class _RuleParser:
                 raise v.BadValue(f"address type {name}")
             bits.append((number, number))
         key = "fib.saddr.type" if option == "--src-type" else "fib.daddr.type"
-        self.steps.append(Test(key, Values(ints=normalize(bits)), negate, text=option))
+        self.steps.append(KeyTest(key, Values(ints=normalize(bits)), negate, text=option))
 
     def _m_mark(self, option: str, negate: bool) -> None:
         value, mask = v.mark_and_mask(self.next())
-        self.steps.append(Test("mark", single(value), negate, mask=mask, text=f"--mark {value:#x}/{mask:#x}"))
+        self.steps.append(
+            KeyTest("mark", single(value), negate, mask=mask, text=f"--mark {value:#x}/{mask:#x}")
+        )
 
     def _m_connmark(self, option: str, negate: bool) -> None:
         value, mask = v.mark_and_mask(self.next())
-        self.steps.append(Test("ctmark", single(value), negate, mask=mask, text=f"connmark {value:#x}"))
+        self.steps.append(KeyTest("ctmark", single(value), negate, mask=mask, text=f"connmark {value:#x}"))
 
     def _m_owner(self, option: str, negate: bool) -> None:
         # Without a socket, xt_owner matches exactly when every one of its tests is negated.
@@ -402,10 +434,10 @@ class _RuleParser:
             key = "skuid" if option == "--uid-owner" else "skgid"
             interval = (int(first), int(last or first))
             self.steps.append(
-                Test(key, Values(ints=(interval,)), negate, absent=negate, text=f"{option} {text}")
+                KeyTest(key, Values(ints=(interval,)), negate, absent=negate, text=f"{option} {text}")
             )
         elif option == "--socket-exists":
-            self.steps.append(Test("socket", single(1), negate, absent=negate, text=option))
+            self.steps.append(KeyTest("socket", single(1), negate, absent=negate, text=option))
         elif option == "--suppl-groups":
             return
         else:
@@ -413,13 +445,13 @@ class _RuleParser:
 
     def _m_pkttype(self, option: str, negate: bool) -> None:
         name = self.next().lower()
-        self.steps.append(Test("pkttype", single(PKT_TYPES[name]), negate, text=f"--pkt-type {name}"))
+        self.steps.append(KeyTest("pkttype", single(PKT_TYPES[name]), negate, text=f"--pkt-type {name}"))
 
     def _m_policy(self, option: str, negate: bool) -> None:
         if option == "--pol":
             policy = self.next()
             self.steps.append(
-                Test("ipsec", single(1 if policy == "ipsec" else 0), negate, text=f"--pol {policy}")
+                KeyTest("ipsec", single(1 if policy == "ipsec" else 0), negate, text=f"--pol {policy}")
             )
         elif option in ("--dir", "--mode", "--proto", "--reqid", "--spi", "--tunnel-src", "--tunnel-dst"):
             self.next()
@@ -429,12 +461,14 @@ class _RuleParser:
     def _m_rpfilter(self, option: str, negate: bool) -> None:
         if option == "--invert":
             self.steps.append(
-                Test("fib.saddr.oif", Values(names=frozenset({""})), text="-m rpfilter --invert")
+                KeyTest("fib.saddr.oif", Values(names=frozenset({""})), text="-m rpfilter --invert")
             )
 
     def _m_helper(self, option: str, negate: bool) -> None:
         name = self.next()
-        self.steps.append(Test("cthelper", Values(names=frozenset({name})), negate, text=f"--helper {name}"))
+        self.steps.append(
+            KeyTest("cthelper", Values(names=frozenset({name})), negate, text=f"--helper {name}")
+        )
 
     def _m_set(self, option: str, negate: bool) -> None:
         if option not in ("--match-set", "--set"):
@@ -449,7 +483,7 @@ class _RuleParser:
             self.steps.append(Opaque(f"{text} ({why})"))
             return
         key = "saddr" if directions[0] == "src" else "daddr"
-        self.steps.append(Test(key, found.members, negate, family=self.family, text=text))
+        self.steps.append(KeyTest(key, found.members, negate, family=self.family, text=text))
 
     def _m_recent(self, option: str, negate: bool) -> None:
         if option == "--set":

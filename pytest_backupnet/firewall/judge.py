@@ -11,12 +11,23 @@ from .assemble import assemble
 from .evaluate import BudgetExceeded, Outcome, Walker
 from .facts import HostFacts, read_facts
 from .intervals import Intervals
-from .model import FULL_MARK, Concat, Ruleset, Test, VerdictMap
-from .paths import FlowPackets, KeyReader, PacketState, flow_packets
-from .routing import route_contexts
+from .model import CT_STATUS, FULL_MARK, IF_TYPES, Concat, KeyTest, Ruleset, VerdictMap
+from .paths import (
+    ARP_PACKETS,
+    FlowPackets,
+    KeyReader,
+    PacketSpec,
+    PacketState,
+    answer_to,
+    entry_after,
+    flow_packets,
+    status_after,
+)
+from .routing import RouteContext, route_contexts
 from .sources import FIREWALL_COMMANDS, FIREWALL_FILES, RULE_SOURCES, Captured, text_of
 
 MAX_SEGMENTS = 2_000
+NOTHING_FILTERS = "nothing filters (no firewall rule on the host)"
 _VERDICT_WORDS = {"accept": "accepted", "drop": "dropped", "reject": "rejected"}
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -36,13 +47,18 @@ class Segment:
     last: str  # addresses
     verdict: str  # "accept" | "drop" | "reject" | "unknown"
     decided_by: str  # the deciding rule: table/chain/handle for nft, the iptables-save line for iptables
-    path: str  # "syn" or "reply": which packet it decides
+    path: str  # which packet it decides: "syn", "reply" (the SYN-ACK), "ack" (the connecting side's
+    # later packets: the handshake's ACK and its data), "data" (the other side's later packets);
+    # "reply/ack" when an unknown decides which of them is stopped (the verdict is certain); "arp":
+    # the link's neighbour resolution (ARP) is dropped, so nothing gets through
     unknown: str = ""  # for "unknown": the rule and the match whose truth is not known
 
     def __str__(self) -> str:
         span = _span(self.first, self.last)
         if self.verdict == "unknown":
             return f"{span} cannot be judged: {self.unknown} ({self.path} path)"
+        if self.decided_by == NOTHING_FILTERS:
+            return f"{span} allowed: {NOTHING_FILTERS}"
         return (
             f"{span} {_VERDICT_WORDS.get(self.verdict, self.verdict)} by {self.decided_by} ({self.path} path)"
         )
@@ -94,12 +110,16 @@ def judge(host: HostFirewall, flow: Flow) -> Judgement:
         )
         if not peers:
             continue
-        families = ("ip", "inet", "netdev") if family == 4 else ("ip6", "inet", "netdev")
+        families = ("ip", "inet", "netdev", "arp") if family == 4 else ("ip6", "inet", "netdev")
         bases = [b for b in host.ruleset.base if b.family in families]
         judged += [b.source for b in bases]
         if bases:
             nothing = False
-        segments += _judge_family(host, flow, family, peers)
+            segments += _judge_family(host, flow, family, peers)
+        else:
+            label = NOTHING_FILTERS
+            segments += [Segment(_address(family, low), _address(family, high), "accept", label, "syn")
+                         for low, high in peers]  # fmt: skip
     return Judgement(tuple(_capped(segments)), tuple(dict.fromkeys(judged)), "", nothing)
 
 
@@ -113,24 +133,159 @@ def _judge_family(host: HostFirewall, flow: Flow, family: int, peers: Intervals)
     ctmark = None if host.outside_ctmarks else 0
     packets = flow_packets(egress)
     events: list[_Event] = []
+    loose = facts.tcp_loose
     try:
         start = [(PacketState(i, mark, ctmark), part) for i, (part, _) in enumerate(contexts)]
-        accepted, syn_outcomes = walker.walk(packets.syn, start)
-        replies = [(PacketState(s.context, mark, s.ctmark if not s.untracked else None, False, s.untracked, s.nat),
-                    w) for s, w in accepted]  # fmt: skip
-        final, reply_outcomes = walker.walk(packets.reply, replies)
-        events += [_Event("accept", "", "reply", w) for _, w in final]
-        events += [_Event(o.verdict, o.label, "reply", o.intervals) for o in reply_outcomes]
+        current, syn_outcomes = walker.walk(packets.syn, start)
         events += _syn_events(walker, packets, syn_outcomes, mark)
+        previous = packets.syn
+        for packet in (packets.reply, packets.ack, packets.data):
+            following = [(_next_state(previous, s, mark, ctmark, loose), w) for s, w in current]
+            early = packets.early(packet)
+            if early is not None:
+                events += _early_events(walker, early, following)
+            current, outcomes = walker.walk(packet, following)
+            if packet.name == "reply":
+                events += _retransmissions(walker, packets, outcomes, mark)
+            else:
+                events += [_Event(o.verdict, o.label, packet.name, o.intervals) for o in outcomes]
+            previous = packet
+        events += [_Event("accept", "", "data", w) for _, w in current]
+        if family == 4 and any(b.family in ("arp", "netdev") for b in host.ruleset.base):
+            events += _arp_events(walker, contexts, mark)
     except BudgetExceeded as exc:
         return [_unknown_segment(family, peers, f"the ruleset is too large to evaluate here ({exc})", "syn")]
+    evidence: dict[tuple[str, str, bool], list[Intervals]] = {}
     for packet_name, label, where, policy in walker.evidence:
-        events.append(_Event("evidence", label, packet_name, where, policy))
-    for where, text in walker.unknowns:
-        events.append(_Event("note", text, "", where))
-    for where, text in walker.weak_unknowns:
-        events.append(_Event("weak", text, "", where))
+        if packet_name in ("syn", "reply"):  # what an accept names (see _accept_label)
+            evidence.setdefault((packet_name, label, policy), []).append(where)
+    notes: dict[tuple[str, str, str], list[Intervals]] = {}
+    for kind, found in (("note", walker.unknowns), ("weak", walker.weak_unknowns)):
+        for where, text, packet_name in found:
+            notes.setdefault((kind, text, packet_name), []).append(where)
+    for (packet_name, label, policy), parts in evidence.items():
+        events.append(_Event("evidence", label, packet_name, _joined(parts), policy))
+    for (kind, text, packet_name), parts in notes.items():
+        events.append(_Event(kind, text, packet_name, _joined(parts)))
     return _segments(family, peers, events)
+
+
+def _joined(parts: list[Intervals]) -> Intervals:
+    return parts[0] if len(parts) == 1 else iv.normalize(p for part in parts for p in part)
+
+
+def _next_state(
+    previous: PacketSpec, state: PacketState, mark: int | None, ctmark: int | None, loose: bool | None
+) -> PacketState:
+    """The next packet of the connection: a fresh mark, the entry as the previous packet left it."""
+    entry = entry_after(previous, state, loose)
+    ct_mark = state.ctmark if entry != "none" else ctmark
+    return PacketState(
+        state.context, mark, ct_mark, False, entry, state.nat, status_after(previous, state, loose)
+    )
+
+
+def _early_events(
+    walker: Walker, packet: PacketSpec, start: list[tuple[PacketState, Intervals]]
+) -> list[_Event]:
+    """Only a reject of the packets before the agent accepts the connection matters (see
+    FlowPackets.early); whether such packets exist depends on timing: the verdict is unknown."""
+    _, outcomes = walker.walk(packet, start)
+    return [
+        _Event(
+            "unknown",
+            f"{o.label} rejects the {packet.name} packets the kernel handles before the agent "
+            "accepts the connection (they have no owner yet): the connection breaks when the peer's data "
+            "comes first",
+            packet.name,
+            o.intervals,
+        )
+        for o in outcomes
+        if o.verdict == "reject"
+    ]
+
+
+def _arp_events(
+    walker: Walker, contexts: list[tuple[Intervals, RouteContext]], mark: int | None
+) -> list[_Event]:
+    """Neighbour resolution over Ethernet links (and links of unknown type): every ARP packet a flow
+    needs, both ways, through the netdev and arp chains; one dropped, and the link carries nothing."""
+    start = [
+        (PacketState(i, mark, None), part)
+        for i, (part, context) in enumerate(contexts)
+        if context.interface_type in (None, IF_TYPES["ether"]) and context.interface != "lo"
+    ]
+    events: list[_Event] = []
+    for number, packet in enumerate(ARP_PACKETS if start else ()):
+        passed, outcomes = walker.walk(packet, start)
+        events += [_Event("arp-accept", "", f"arp{number}", w) for _, w in passed]
+        for outcome in outcomes:
+            kind = "arp-unknown" if outcome.verdict == "unknown" else "arp-drop"
+            events.append(_Event(kind, outcome.label, f"arp{number}", outcome.intervals))
+    return events
+
+
+def _retransmissions(
+    walker: Walker, packets: FlowPackets, outcomes: list[Outcome], mark: int | None
+) -> list[_Event]:
+    """A SYN-ACK stopped after conntrack saw it leaves the entry with a reply seen: the client's
+    retransmitted SYN is then "established", and rules may reject it (the connect is refused)."""
+    events: list[_Event] = []
+    again: list[Outcome] = []
+    rejects = [o for o in outcomes if o.verdict == "reject"]
+    for outcome, fate, label, where in _answer_fates(walker, packets.reply, rejects, mark):
+        if fate == "unknown":  # the answer to the SYN-ACK's reject is rejected in turn
+            text = f"{outcome.label} rejects the reply, but its answer: {label}"
+            events.append(_Event("unknown", text, "reply", where))
+    for outcome in outcomes:
+        if outcome.verdict in ("drop", "reject") and outcome.tracked:
+            again.append(outcome)
+        elif outcome.verdict in ("drop", "reject") and outcome.tracked is None:
+            events.append(
+                _Event(
+                    "unknown",
+                    f"{outcome.label}: whether conntrack saw the reply first",
+                    "reply",
+                    outcome.intervals,
+                )
+            )
+        else:
+            events.append(_Event(outcome.verdict, outcome.label, "reply", outcome.intervals))
+    if not again:
+        return events
+    start = [
+        (
+            PacketState(
+                o.state.context,
+                mark,
+                o.state.ctmark,
+                False,
+                "syn_recv",
+                o.state.nat,
+                o.state.status | CT_STATUS["seen-reply"],
+            ),
+            o.intervals,
+        )
+        for o in again
+    ]
+    _, retransmitted = walker.walk(packets.syn, start)
+    rejected = [
+        r for r in _syn_events(walker, packets, retransmitted, mark) if r.kind in ("reject", "unknown")
+    ]
+    for outcome in again:
+        remaining = outcome.intervals
+        for event in rejected:
+            where = iv.intersect(remaining, event.where)
+            if where:
+                label = (
+                    f"{event.label}, a retransmitted SYN (the reply was {_VERDICT_WORDS[outcome.verdict]} "
+                    f"by {outcome.label})"
+                )
+                events.append(_Event(event.kind, label, "syn", where))
+                remaining = iv.subtract(remaining, where)
+        if remaining:
+            events.append(_Event(outcome.verdict, outcome.label, "reply", remaining))
+    return events
 
 
 def _syn_events(
@@ -138,34 +293,79 @@ def _syn_events(
 ) -> list[_Event]:
     """SYN outcomes; a reject stands only if its answer (reset or ICMP error) gets back."""
     events: list[_Event] = []
-    rejects: dict[bool, list[Outcome]] = {True: [], False: []}
+    rejects: list[Outcome] = []
     for outcome in outcomes:
         if outcome.verdict == "reject":
-            rejects["tcp" in outcome.detail and "reset" in outcome.detail].append(outcome)
+            rejects.append(outcome)
         else:
             events.append(_Event(outcome.verdict, outcome.label, "syn", outcome.intervals))
-    for tcp_reset, group in rejects.items():
+    for outcome, fate, label, where in _answer_fates(walker, packets.syn, rejects, mark):
+        if fate == "delivered":
+            events.append(_Event("reject", outcome.label, "syn", where))
+        elif fate == "drop":
+            events.append(_Event("drop", f"{outcome.label} (its answer is dropped by {label})", "syn", where))
+        else:
+            events.append(
+                _Event("unknown", f"{outcome.label} rejects, but its answer: {label}", "syn", where)
+            )
+    return events
+
+
+def _answer_fates(
+    walker: Walker, packet: PacketSpec, rejects: list[Outcome], mark: int | None
+) -> list[tuple[Outcome, str, str, Intervals]]:
+    """(reject, fate of its answer, the rule deciding that, where): delivered, drop, or unknown.
+
+    An answer that is itself rejected gets an answer of its own, which may well reach the peer
+    (an ICMP error about the reset): what the peer sees then is not followed here."""
+    fates: list[tuple[Outcome, str, str, Intervals]] = []
+    for outcome in (o for o in rejects if o.tracked is None):
+        reason = "whether the rejected packet had a conntrack entry (it rejects at the conntrack priority)"
+        fates.append((outcome, "unknown", reason, outcome.intervals))
+    for tcp_reset in (True, False):
+        group = [o for o in rejects if o.tracked is not None and _is_reset(o.detail) == tcp_reset]
         if not group:
             continue
-        start = [(PacketState(o.state.context, mark, o.state.ctmark, False, o.state.untracked, o.state.nat),
-                  o.intervals) for o in group]  # fmt: skip
-        delivered, blocked = walker.walk(packets.answer(tcp_reset), start)
+        # The answer is related to the connection when the rejected packet had an entry, else invalid.
+        start = [
+            (
+                PacketState(
+                    o.state.context,
+                    mark,
+                    o.state.ctmark,
+                    False,
+                    "related" if o.tracked else "none",
+                    o.state.nat,
+                    o.state.status,
+                ),
+                o.intervals,
+            )
+            for o in group
+        ]
+        delivered, blocked = walker.walk(answer_to(packet, tcp_reset), start)
         delivered_where = iv.normalize(p for _, w in delivered for p in w)
         for outcome in group:
-            events.append(
-                _Event("reject", outcome.label, "syn", iv.intersect(outcome.intervals, delivered_where))
-            )
+            where = iv.intersect(outcome.intervals, delivered_where)
+            if where:
+                fates.append((outcome, "delivered", "", where))
             for answer in blocked:
                 where = iv.intersect(outcome.intervals, answer.intervals)
-                if not where:
-                    continue
-                if answer.verdict == "unknown":
-                    events.append(_Event("unknown", f"{outcome.label} rejects, but its answer: {answer.label}",
-                                         "syn", where))  # fmt: skip
-                else:
-                    events.append(_Event("drop", f"{outcome.label} (its answer is {answer.verdict}ed by "
-                                         f"{answer.label})", "syn", where))  # fmt: skip
-    return events
+                if where and answer.verdict == "drop":
+                    fates.append((outcome, "drop", answer.label, where))
+                elif where:
+                    fates.append(
+                        (
+                            outcome,
+                            "unknown",
+                            f"{_VERDICT_WORDS.get(answer.verdict, 'judged')} by {answer.label}",
+                            where,
+                        )
+                    )
+    return fates
+
+
+def _is_reset(detail: str) -> bool:
+    return "tcp" in detail and "reset" in detail
 
 
 @dataclass(frozen=True)
@@ -178,6 +378,8 @@ class _Event:
 
 
 def _segments(family: int, peers: Intervals, events: list[_Event]) -> list[Segment]:
+    """Sweep the peer range: every piece between two event edges gets its decision, equal
+    neighbours merge. Only the verdict events decide; evidence and notes only name the rule."""
     points: dict[int, list[tuple[int, int]]] = {}
     for index, event in enumerate(events):
         for low, high in iv.intersect(event.where, peers):
@@ -186,43 +388,98 @@ def _segments(family: int, peers: Intervals, events: list[_Event]) -> list[Segme
     for low, high in peers:
         points.setdefault(low, [])
         points.setdefault(high + 1, [])
-    active: dict[int, int] = {}
+    deciding = [
+        e.kind in ("accept", "drop", "reject", "unknown") or e.kind.startswith("arp-") for e in events
+    ]
+    active: dict[int, int] = {}  # events that decide
+    naming: dict[int, int] = {}  # evidence and notes
+    cache: dict[tuple[frozenset[int], frozenset[int]], tuple[str, str, str, str]] = {}
     ordered = sorted(points)
-    pieces: list[tuple[int, int, tuple[str, str, str, str]]] = []
+    lows: list[int] = []
+    highs: list[int] = []
+    decisions: list[tuple[str, str, str, str]] = []
+    verdicts: frozenset[int] = frozenset()
+    needs_names = False
+    decision = ("unknown", "", "syn", "not evaluated")
+    changed = True
+    named_changed = False
     for position, point in enumerate(ordered[:-1]):
         for delta, index in points[point]:
-            count = active.get(index, 0) + delta
+            counts = active if deciding[index] else naming
+            count = counts.get(index, 0) + delta
             if count:
-                active[index] = count
+                counts[index] = count
             else:
-                active.pop(index, None)
-        end = ordered[position + 1] - 1
+                counts.pop(index, None)
+            changed = changed or deciding[index]
+            named_changed = named_changed or not deciding[index]
         if not _inside(point, peers):
             continue
-        pieces.append((point, end, _decide(events, active)))
-    segments: list[Segment] = []
-    for low, high, (verdict, label, path, unknown) in pieces:
-        if segments and segments[-1].verdict == verdict and segments[-1].decided_by == label and \
-                segments[-1].path == path and segments[-1].unknown == unknown and \
-                int(ipaddress.ip_address(segments[-1].last)) + 1 == low:  # fmt: skip
-            segments[-1] = Segment(segments[-1].first, _address(family, high), verdict, label, path, unknown)
+        end = ordered[position + 1] - 1
+        if changed or (named_changed and needs_names):
+            verdicts = frozenset(active)
+            needs_names = _needs_names(events, verdicts)
+            named = frozenset(naming) if needs_names else frozenset()
+            found = cache.get((verdicts, named))
+            if found is None:
+                found = _decide(events, dict.fromkeys(sorted(verdicts | named), 1))
+                cache[(verdicts, named)] = found
+            decision = found
+            changed = named_changed = False
+        if decisions and decisions[-1] == decision and highs[-1] == point - 1:
+            highs[-1] = end
+        elif len(decisions) == MAX_SEGMENTS:  # enough: what is left is said in one piece per subnet
+            reason = f"more than {MAX_SEGMENTS} address ranges with different verdicts"
+            for low, high in peers:
+                if high >= point:
+                    lows.append(max(low, point))
+                    highs.append(high)
+                    decisions.append(("unknown", "", "syn", reason))
+            break
         else:
-            segments.append(
-                Segment(_address(family, low), _address(family, high), verdict, label, path, unknown)
-            )
-    return segments
+            lows.append(point)
+            highs.append(end)
+            decisions.append(decision)
+    return [
+        Segment(_address(family, low), _address(family, high), *decision)
+        for low, high, decision in zip(lows, highs, decisions, strict=True)
+    ]
+
+
+def _needs_names(events: list[_Event], verdicts: frozenset[int]) -> bool:
+    """Names are needed for an accept (its rules) or an unknown (its reason), not for a drop."""
+    kinds = {events[i].kind for i in verdicts}
+    return not kinds <= {"drop", "reject", "arp-accept"} or len(kinds - {"arp-accept"}) != 1
 
 
 def _decide(events: list[_Event], active: Mapping[int, int]) -> tuple[str, str, str, str]:
     indices = sorted(active)
+    arp = [events[i] for i in indices if events[i].kind.startswith("arp-")]
+    by_packet: dict[str, set[str]] = {}
+    for event in arp:  # every ARP packet must pass: one certainly dropped drops the flow
+        by_packet.setdefault(event.path, set()).add(event.kind)
+    dropped = [e for e in arp if by_packet[e.path] == {"arp-drop"}]
+    if dropped:
+        return "drop", dropped[0].label, "arp", ""
+    doubt = [e for e in arp if e.kind != "arp-accept"]
+    if doubt:
+        return "unknown", doubt[0].label, "arp", f"{doubt[0].label}: whether ARP gets through is not known"
     verdicts = [events[i] for i in indices if events[i].kind in ("accept", "drop", "reject", "unknown")]
     kinds = {e.kind for e in verdicts}
     if len(kinds) == 1 and "unknown" not in kinds:
         first = verdicts[0]
         if first.kind == "accept":
             return "accept", _accept_label(events, indices), "syn", ""
-        return first.kind, first.label, first.path, ""
-    notes = [events[i] for i in indices if events[i].kind == "note"]
+        # Certain, though which packet it stops may depend on an unknown: then every such packet.
+        paths = list(dict.fromkeys(e.path for e in verdicts))
+        labels = list(dict.fromkeys(e.label for e in verdicts))
+        label = labels[0] if len(labels) == 1 else " or ".join(labels[:3])
+        return first.kind, label, "/".join(paths), ""
+    # The reason: an unknown for a packet whose fate differs, else any unknown met on the way.
+    deciding = {e.path for e in verdicts if e.kind != "accept"} | {"answer"}
+    notes = sorted(
+        (events[i] for i in indices if events[i].kind == "note"), key=lambda e: e.path not in deciding
+    )
     weak = [events[i] for i in indices if events[i].kind == "weak"]
     explicit = [e for e in verdicts if e.kind == "unknown"]
     reason = explicit[0].label if explicit else (notes[0].label if notes else (weak[0].label if weak else ""))
@@ -259,19 +516,29 @@ def _capped(segments: list[Segment]) -> list[Segment]:
     if len(segments) <= MAX_SEGMENTS:
         return segments
     rest = segments[MAX_SEGMENTS - 1 :]
-    return [*segments[: MAX_SEGMENTS - 1],
-            Segment(rest[0].first, rest[-1].last, "unknown", "", "syn",
-                    f"more than {MAX_SEGMENTS} address ranges with different verdicts")]  # fmt: skip
+    return [
+        *segments[: MAX_SEGMENTS - 1],
+        Segment(
+            rest[0].first,
+            rest[-1].last,
+            "unknown",
+            "",
+            "syn",
+            f"more than {MAX_SEGMENTS} address ranges with different verdicts",
+        ),
+    ]
 
 
 def _span(first: str, last: str) -> str:
     """CIDR when the range is exactly one network, else first-last."""
-    low, high = ipaddress.ip_address(first), ipaddress.ip_address(last)
-    networks = list(ipaddress.summarize_address_range(low, high)) if low.version == high.version else []
-    if len(networks) == 1:
-        network = networks[0]
-        return str(network.network_address) if network.num_addresses == 1 else str(network)
-    return f"{first}-{last}" if first != last else first
+    if first == last:
+        return first
+    low, high = int(ipaddress.ip_address(first)), int(ipaddress.ip_address(last))
+    size = high - low + 1
+    if size & (size - 1) == 0 and low % size == 0:
+        bits = 32 if "." in first else 128
+        return f"{first}/{bits - size.bit_length() + 1}"
+    return f"{first}-{last}"
 
 
 def _outside_marks(ruleset: Ruleset, written: int) -> tuple[bool, bool]:
@@ -281,9 +548,11 @@ def _outside_marks(ruleset: Ruleset, written: int) -> tuple[bool, bool]:
         for rule in chain.rules:
             for step in rule.steps:
                 matches = [m for m, _ in step.entries] if isinstance(step, VerdictMap) else [step]
-                tests = [m for m in matches if isinstance(m, Test)]
+                tests = [m for m in matches if isinstance(m, KeyTest)]
                 for concat in (m for m in matches if isinstance(m, Concat)):
-                    tests += [Test(k, row[i]) for row in concat.elements for i, k in enumerate(concat.keys)]
+                    tests += [
+                        KeyTest(k, row[i]) for row in concat.elements for i, k in enumerate(concat.keys)
+                    ]
                 for test in tests:
                     if test.key in outside:
                         mask = test.mask if test.mask is not None else FULL_MARK

@@ -23,7 +23,7 @@ KEYS = frozenset(
         "skuid", "skgid", "socket",
         "mark", "ctmark", "ctstate", "ctstate.xt", "ctstatus", "ctdirection", "ctproto", "cthelper",
         "pkttype", "fib.daddr.type", "fib.saddr.type", "fib.saddr.oif", "fib.daddr.oif",
-        "fragment", "ipsec",
+        "fragment", "ipsec", "arp.operation", "arp.saddr", "arp.daddr",
     }
 )  # fmt: skip
 
@@ -53,6 +53,15 @@ PROTOCOLS = {
     "ipv6-opts": 60, "sctp": 132, "udplite": 136, "dccp": 33, "mh": 135, "ipcomp": 108,
 }  # fmt: skip
 ETHER_TYPES = {"ip": 0x0800, "ip6": 0x86DD, "arp": 0x0806, "vlan": 0x8100, "8021q": 0x8100}
+ARP_OPERATIONS = {
+    "request": 1,
+    "reply": 2,
+    "rrequest": 3,
+    "rreply": 4,
+    "inrequest": 8,
+    "inreply": 9,
+    "nak": 10,
+}
 FULL_MARK = 0xFFFFFFFF
 
 
@@ -71,7 +80,7 @@ class Values:
 
 
 @dataclass(frozen=True)
-class Test:
+class KeyTest:
     """`key` (masked, when `mask` is set) is in `values`; or with `any_bits`, shares a bit with them.
 
     `absent` is the result when the packet has no such key (no socket, no conntrack entry):
@@ -107,7 +116,7 @@ class Opaque:
     text: str
 
 
-Match = Test | Concat | Opaque
+Match = KeyTest | Concat | Opaque
 
 
 @dataclass(frozen=True)
@@ -128,7 +137,7 @@ class Jump:
 class VerdictMap:
     """`key vmap { values : verdict, ... }`: the first element whose values hold the key decides."""
 
-    key: Match  # a Test or Concat whose values are ignored; entries give them
+    key: Match  # a KeyTest or Concat whose values are ignored; entries give them
     entries: tuple[tuple[Match, Verdict | Jump], ...]
     text: str = ""
 
@@ -163,7 +172,7 @@ class Nat:
 
     kind: str
     to: str = ""
-    by_map: tuple[tuple[Test | Concat | Opaque, str], ...] | None = None
+    by_map: tuple[tuple[KeyTest | Concat | Opaque, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -174,13 +183,50 @@ class Taint:
 
 
 Action = Verdict | Jump | VerdictMap | SetMark | NoTrack | Nat | Taint
-Step = Test | Concat | Opaque | Verdict | Jump | VerdictMap | SetMark | NoTrack | Nat | Taint
+Step = KeyTest | Concat | Opaque | Verdict | Jump | VerdictMap | SetMark | NoTrack | Nat | Taint
 
 
 @dataclass(frozen=True)
 class Rule:
     steps: tuple[Step, ...]
     label: str
+
+
+_ADDRESS_KEYS = frozenset(
+    {
+        "saddr",
+        "daddr",
+        "ct.orig.saddr",
+        "ct.orig.daddr",
+        "ct.reply.saddr",
+        "ct.reply.daddr",
+        "arp.saddr",
+        "arp.daddr",
+    }
+)
+
+
+def make_rule(steps: tuple[Step, ...], label: str) -> Rule:
+    """A rule whose consecutive tests are ordered cheapest first: tests of single values before
+    tests of addresses (which cut the peer ranges) and unknowns. Tests between two statements
+    are a conjunction without side effects, so their order does not change the result."""
+    ordered: list[Step] = []
+    run: list[Step] = []
+    for step in (*steps, None):
+        if isinstance(step, KeyTest | Concat | Opaque):
+            run.append(step)
+            continue
+        ordered += sorted(run, key=_cost)
+        run = []
+        if step is not None:
+            ordered.append(step)
+    return Rule(tuple(ordered), label)
+
+
+def _cost(step: Step) -> int:
+    if isinstance(step, KeyTest):
+        return 1 if step.key in _ADDRESS_KEYS else 0
+    return 2 if isinstance(step, Concat) else 3
 
 
 @dataclass(frozen=True)

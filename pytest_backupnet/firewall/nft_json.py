@@ -16,44 +16,54 @@ from typing import Any
 from . import values as v
 from .intervals import Interval, normalize
 from .model import (
-    ADDRESS_TYPES,
-    CT_DIRECTION,
-    CT_STATE,
-    CT_STATUS,
-    ETHER_TYPES,
-    FULL_MARK,
-    IF_TYPES,
-    PKT_TYPES,
-    PROTOCOLS,
-    TCP_FLAGS,
     BaseChain,
     Chain,
     Concat,
     Jump,
+    KeyTest,
     Match,
     Nat,
     NoTrack,
     Opaque,
     Rule,
-    SetMark,
     Step,
     Taint,
-    Test,
     Values,
     Verdict,
     VerdictMap,
+    make_rule,
+    single,
+)
+from .nft_keys import (
+    ADDRESS,
+    MAX_DEPTH,
+    NAME,
+    PORT,
+    Operand,
+    ct_operand,
+    fib_operand,
+    mark_expression,
+    mark_name,
+    meta_operand,
+    payload_operand,
 )
 from .nft_text import TextRuleset
 
-PRIORITY_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
-MAX_DEPTH = 24  # nesting of JSON expressions
+PRIORITYNAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 MAX_ELEMENTS = 200_000  # elements of one set
 _NOP_STATEMENTS = {
     "counter", "log", "dup", "ct helper", "ct timeout", "ct expectation", "secmark", "flow", "last",
     "comment", "reset",
 }  # fmt: skip
-_HARMLESS_MANGLE = {("ip", "dscp"), ("ip", "ecn"), ("ip", "ttl"), ("ip6", "dscp"), ("ip6", "ecn"),
-                    ("ip6", "hoplimit"), ("ip6", "flowlabel")}  # fmt: skip
+_HARMLESS_MANGLE = {
+    ("ip", "dscp"),
+    ("ip", "ecn"),
+    ("ip", "ttl"),
+    ("ip6", "dscp"),
+    ("ip6", "ecn"),
+    ("ip6", "hoplimit"),
+    ("ip6", "flowlabel"),
+}
 
 
 class JsonError(ValueError):
@@ -77,6 +87,24 @@ def load_json(text: str) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         raise JsonError("nft -j output has no 'nftables' list")
     return [item for item in items if isinstance(item, dict)]
+
+
+def load_table_documents(text: str) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """The output of nft-json-tables: (items of every table read, (family, name) of those not read)."""
+    items: list[dict[str, Any]] = []
+    broken: list[tuple[str, str]] = []
+    sections = text.split("# table ")
+    for section in sections[1:]:
+        header, _, body = section.partition("\n")
+        parts = header.split()
+        name = (parts[0], parts[1]) if len(parts) >= 2 else ("?", "?")
+        try:
+            found = load_json(body.strip())
+        except JsonError:
+            broken.append(name)
+            continue
+        items.extend(i for i in found if "metainfo" not in i)
+    return items, broken
 
 
 def chain_id(family: str, table: str, name: str) -> str:
@@ -200,7 +228,7 @@ def _priority(value: Any) -> int | None:
         return value
     if isinstance(value, str):
         text = value.replace(" ", "")
-        for name, number in PRIORITY_NAMES.items():
+        for name, number in PRIORITYNAMES.items():
             if text.startswith(name):
                 rest = text[len(name) :]
                 try:
@@ -230,20 +258,6 @@ def _note_dynamic_sets(
         meter = expr.get("meter")
         if isinstance(meter, dict) and isinstance(meter.get("name"), str):
             found.add((family, table, meter["name"]))
-
-
-# Kinds of keys, for reading the values they are compared with.
-_ADDRESS, _PORT, _INT, _NAME = "address", "port", "int", "name"
-
-
-@dataclass(frozen=True)
-class _Operand:
-    key: str
-    kind: str
-    family: int = 0
-    symbols: Mapping[str, int] | None = None
-    bitmask: bool = False
-    mask: int | None = None
 
 
 class _Unsupported(Exception):
@@ -277,7 +291,7 @@ class _RuleReader:
         steps: list[Step] = []
         for expr in exprs:
             steps.extend(self.statement(expr))
-        return Rule(tuple(steps), label)
+        return make_rule(tuple(steps), label)
 
     def statement(self, expr: Any) -> list[Step]:
         if not isinstance(expr, dict) or len(expr) != 1:
@@ -298,8 +312,16 @@ class _RuleReader:
         if name in ("jump", "goto"):
             return [Jump(chain_id(self.family, self.table, str(body["target"])), goto=name == "goto")]
         if name == "reject":
-            kind = body.get("type", "") if isinstance(body, dict) else ""
-            return [Verdict("reject", str(kind or "icmp"))]
+            kind = str(body.get("type", "") if isinstance(body, dict) else "") or "icmp"
+            # nft lists a reject without the dependency it carries in the kernel (meta l4proto tcp, ...)
+            dependency = {
+                "tcp reset": KeyTest("l4proto", single(6), text="meta l4proto tcp"),
+                "icmp": KeyTest("nfproto", single(4), text="meta nfproto ipv4"),
+                "icmpv6": KeyTest("nfproto", single(6), text="meta nfproto ipv6"),
+            }.get(kind)
+            if dependency is not None and (kind == "tcp reset" or self.family == "inet"):
+                return [dependency, Verdict("reject", kind)]
+            return [Verdict("reject", kind)]
         if name == "queue":
             return [Verdict("queue")]
         if name in _NOP_STATEMENTS:
@@ -320,9 +342,9 @@ class _RuleReader:
         if name == "vmap":
             return [self.vmap(body)]
         if name == "xt":
-            kind = body.get("type") if isinstance(body, dict) else ""
-            what = f"iptables compatibility {kind} {body.get('name') if isinstance(body, dict) else ''}"
-            return [Opaque(what)] if kind == "match" else [Taint(what)]
+            details = body if isinstance(body, dict) else {}
+            what = f"iptables compatibility {details.get('type', '')} {details.get('name', '')}"
+            return [Opaque(what)] if details.get("type") == "match" else [Taint(what)]
         return [Taint(f"statement {name} is not evaluated")]
 
     # matches
@@ -337,10 +359,22 @@ class _RuleReader:
             return Opaque(self._text(body))
         if op in ("<", ">", "<=", ">=", "⇐"):
             bound = self.scalar(operand, right)
-            interval = {"<": (0, bound - 1), ">": (bound + 1, 2**128), "<=": (0, bound), "⇐": (0, bound),
-                        ">=": (bound, 2**128)}[op]  # fmt: skip
-            return Test(operand.key, Values(ints=(interval,)), False, operand.mask, False, operand.family,
-                        text=self._text(body))  # fmt: skip
+            interval = {
+                "<": (0, bound - 1),
+                ">": (bound + 1, 2**128),
+                "<=": (0, bound),
+                "⇐": (0, bound),
+                ">=": (bound, 2**128),
+            }[op]
+            return KeyTest(
+                operand.key,
+                Values(ints=(interval,)),
+                False,
+                operand.mask,
+                False,
+                operand.family,
+                text=self._text(body),
+            )
         if op not in ("==", "!=", "in"):
             return Opaque(self._text(body))
         any_bits = operand.bitmask and (op == "in" or isinstance(right, list))
@@ -351,12 +385,17 @@ class _RuleReader:
             values = Values(ints=((bits, bits),))
         else:
             values = self.values(operand, right)
-        return Test(
-            operand.key, values, negate=op == "!=", mask=operand.mask, any_bits=any_bits,
-            family=operand.family, text=self._text(body),
-        )  # fmt: skip
+        return KeyTest(
+            operand.key,
+            values,
+            negate=op == "!=",
+            mask=operand.mask,
+            any_bits=any_bits,
+            family=operand.family,
+            text=self._text(body),
+        )
 
-    def operand(self, expr: Any, depth: int = 0) -> _Operand | None:
+    def operand(self, expr: Any, depth: int = 0) -> Operand | None:
         if depth > MAX_DEPTH or not isinstance(expr, dict) or len(expr) != 1:
             return None
         ((name, body),) = expr.items()
@@ -368,17 +407,17 @@ class _RuleReader:
             mask = 0
             for item in mask_value if isinstance(mask_value, list) else [mask_value]:
                 mask |= self.scalar(inner, item)
-            return _Operand(inner.key, inner.kind, inner.family, inner.symbols, inner.bitmask, mask)
+            return Operand(inner.key, inner.kind, inner.family, inner.symbols, inner.bitmask, mask)
         if not isinstance(body, dict):
             return None
         if name == "payload":
-            return _payload(body)
+            return payload_operand(body)
         if name == "meta":
-            return _meta(str(body.get("key")))
+            return meta_operand(str(body.get("key")))
         if name == "ct":
-            return _ct(body)
+            return ct_operand(body)
         if name == "fib":
-            return _fib(body)
+            return fib_operand(body)
         return None
 
     def concat(self, parts: Any, right: Any, op: str) -> Match:
@@ -416,7 +455,7 @@ class _RuleReader:
             return inner if isinstance(inner, list) else [inner]
         return [right]
 
-    def values(self, operand: _Operand, right: Any) -> Values:
+    def values(self, operand: Operand, right: Any) -> Values:
         elements = self.elements(right)
         if elements is None:
             raise v.BadValue("the set's members change with traffic")
@@ -428,7 +467,7 @@ class _RuleReader:
         for element in elements:
             if isinstance(element, dict) and "elem" in element and isinstance(element["elem"], dict):
                 element = element["elem"].get("val")
-            if operand.kind == _NAME:
+            if operand.kind == NAME:
                 if element is False:
                     exact.add("")  # fib ... oif missing
                     continue
@@ -442,24 +481,24 @@ class _RuleReader:
             ints.append(self.interval(operand, element))
         return Values(ints=normalize(ints), names=frozenset(exact), prefixes=tuple(prefixes))
 
-    def interval(self, operand: _Operand, element: Any) -> Interval:
+    def interval(self, operand: Operand, element: Any) -> Interval:
         if isinstance(element, dict) and "range" in element and isinstance(element["range"], list):
             first, last = element["range"]
-            if operand.kind == _ADDRESS:
+            if operand.kind == ADDRESS:
                 return v.address_range(str(first), str(last), operand.family)[0]
             return (self.scalar(operand, first), self.scalar(operand, last))
         if isinstance(element, dict) and "prefix" in element and isinstance(element["prefix"], dict):
             prefix = element["prefix"]
             return v.address_interval(f"{prefix['addr']}/{prefix['len']}", operand.family)[0]
-        if operand.kind == _ADDRESS:
+        if operand.kind == ADDRESS:
             if not isinstance(element, str):
                 raise v.BadValue(f"not an address: {str(element)[:40]}")
             return v.address_interval(element, operand.family)[0]
         number = self.scalar(operand, element)
         return (number, number)
 
-    def scalar(self, operand: _Operand, value: Any) -> int:
-        if operand.kind == _PORT:
+    def scalar(self, operand: Operand, value: Any) -> int:
+        if operand.kind == PORT:
             return v.port_number(value)
         if isinstance(value, str) and operand.symbols is not None and value in operand.symbols:
             return operand.symbols[value]
@@ -507,9 +546,9 @@ class _RuleReader:
     def mangle(self, body: dict[str, Any]) -> list[Step]:
         key, value = body.get("key"), body.get("value")
         if isinstance(key, dict) and ("meta" in key or "ct" in key):
-            target = _mark_name(key)
+            target = mark_name(key)
             if target:
-                setter = _mark_expression(target, value, 0)
+                setter = mark_expression(target, value, 0)
                 return [replace(setter, strict=setter.source == "ctmark")]
             inner = key.get("meta") or key.get("ct") or {}
             if inner.get("key") in ("nftrace", "priority", "secmark", "helper", "expiration", "label"):
@@ -528,130 +567,3 @@ class _RuleReader:
 
     def _text(self, body: Any) -> str:
         return self._short(body)
-
-
-def _mark_name(expr: Any) -> str:
-    if isinstance(expr, dict):
-        meta = expr.get("meta")
-        if isinstance(meta, dict) and meta.get("key") == "mark":
-            return "mark"
-        ct = expr.get("ct")
-        if isinstance(ct, dict) and ct.get("key") == "mark" and not ct.get("dir"):
-            return "ctmark"
-    return ""
-
-
-def _mark_expression(target: str, expr: Any, depth: int) -> SetMark:
-    """`mark set (source & a) | b ^ c` as keep/source/xor; what cannot be read gives an unknown mark."""
-    unknown = SetMark(target, keep=0, source="unknown")
-    if depth > MAX_DEPTH:
-        return unknown
-    if isinstance(expr, int | str) and not isinstance(expr, bool):
-        try:
-            return SetMark(target, keep=0, xor=v.integer(expr) & FULL_MARK)
-        except v.BadValue:
-            return unknown
-    name = _mark_name(expr)
-    if name == target:
-        return SetMark(target, keep=FULL_MARK)
-    if name:
-        return SetMark(target, keep=0, source=name)
-    if isinstance(expr, dict) and len(expr) == 1:
-        ((op, args),) = expr.items()
-        if op in ("&", "|", "^") and isinstance(args, list) and len(args) == 2:
-            inner = _mark_expression(target, args[0], depth + 1)
-            try:
-                constant = v.integer(args[1]) & FULL_MARK
-            except v.BadValue:
-                return unknown
-            if op == "&":
-                return SetMark(target, inner.keep & constant, inner.xor & constant, inner.source,
-                               inner.source_mask & constant)  # fmt: skip
-            if op == "|":
-                return SetMark(target, inner.keep & ~constant & FULL_MARK, inner.xor | constant, inner.source,
-                               inner.source_mask & ~constant & FULL_MARK)  # fmt: skip
-            return SetMark(target, inner.keep, inner.xor ^ constant, inner.source, inner.source_mask)
-    return unknown
-
-
-def _payload(body: dict[str, Any]) -> _Operand | None:
-    protocol, field_name = body.get("protocol"), body.get("field")
-    if protocol in ("ip", "ip6"):
-        family = 4 if protocol == "ip" else 6
-        if field_name in ("saddr", "daddr"):
-            return _Operand(field_name, _ADDRESS, family)
-        if field_name in ("protocol", "nexthdr"):
-            return _Operand("l4proto", _INT, family, PROTOCOLS)
-        return None
-    if protocol in ("tcp", "udp", "th") and field_name in ("sport", "dport"):
-        return _Operand(f"{protocol}.{field_name}", _PORT)
-    if protocol in ("sctp", "dccp", "udplite") and field_name in ("sport", "dport"):
-        return _Operand("other.port", _PORT)
-    if protocol == "tcp" and field_name == "flags":
-        return _Operand("tcp.flags", _INT, symbols=TCP_FLAGS, bitmask=True)
-    if protocol == "icmp" and field_name == "type":
-        return _Operand("icmp.type", _INT, 4, v.ICMP_TYPES)
-    if protocol == "icmpv6" and field_name == "type":
-        return _Operand("icmpv6.type", _INT, 6, v.ICMPV6_TYPES)
-    return None
-
-
-_META: dict[str, Callable[[], _Operand]] = {
-    "l4proto": lambda: _Operand("l4proto", _INT, symbols=PROTOCOLS),
-    "nfproto": lambda: _Operand("nfproto", _INT, symbols={"ipv4": 4, "ipv6": 6}),
-    "protocol": lambda: _Operand("protocol", _INT, symbols=ETHER_TYPES),
-    "iifname": lambda: _Operand("iifname", _NAME),
-    "oifname": lambda: _Operand("oifname", _NAME),
-    "iif": lambda: _Operand("iifname", _NAME),
-    "oif": lambda: _Operand("oifname", _NAME),
-    "iiftype": lambda: _Operand("iiftype", _INT, symbols=IF_TYPES),
-    "oiftype": lambda: _Operand("oiftype", _INT, symbols=IF_TYPES),
-    "skuid": lambda: _Operand("skuid", _INT),
-    "skgid": lambda: _Operand("skgid", _INT),
-    "mark": lambda: _Operand("mark", _INT),
-    "pkttype": lambda: _Operand("pkttype", _INT, symbols=PKT_TYPES),
-}
-
-
-def _meta(key: str) -> _Operand | None:
-    maker = _META.get(key)
-    return maker() if maker else None
-
-
-def _ct(body: dict[str, Any]) -> _Operand | None:
-    key, direction = body.get("key"), body.get("dir")
-    if key == "state" and not direction:
-        return _Operand("ctstate", _INT, symbols=CT_STATE, bitmask=True)
-    if key == "status" and not direction:
-        return _Operand("ctstatus", _INT, symbols=CT_STATUS, bitmask=True)
-    if key == "direction" and not direction:
-        return _Operand("ctdirection", _INT, symbols=CT_DIRECTION)
-    if key == "mark" and not direction:
-        return _Operand("ctmark", _INT)
-    if key in ("protocol", "proto") and not direction:
-        return _Operand("ctproto", _INT, symbols=PROTOCOLS)
-    if key == "l3proto" and not direction:
-        return _Operand("nfproto", _INT, symbols={"ipv4": 4, "ipv6": 6, "ip": 4, "ip6": 6})
-    if direction in ("original", "reply") and isinstance(key, str):
-        words = key.split()
-        family_word = words[0] if len(words) == 2 else str(body.get("family", ""))
-        field_name = words[-1]
-        if field_name in ("saddr", "daddr") and family_word in ("ip", "ip6"):
-            prefix = "ct.orig" if direction == "original" else "ct.reply"
-            return _Operand(f"{prefix}.{field_name}", _ADDRESS, 4 if family_word == "ip" else 6)
-    return None
-
-
-def _fib(body: dict[str, Any]) -> _Operand | None:
-    result, flags = body.get("result"), body.get("flags")
-    flag_set = set(flags) if isinstance(flags, list) else {flags}
-    flag_set.discard("mark")  # the packet's mark: 0 here, and rules by mark are looked at with routes
-    if result == "type" and flag_set in ({"daddr"}, {"daddr", "iif"}):
-        return _Operand("fib.daddr.type", _INT, symbols=ADDRESS_TYPES)
-    if result == "type" and flag_set in ({"saddr"}, {"saddr", "iif"}):
-        return _Operand("fib.saddr.type", _INT, symbols=ADDRESS_TYPES)
-    if result in ("oif", "oifname") and flag_set == {"saddr", "iif"}:
-        return _Operand("fib.saddr.oif", _NAME)
-    if result in ("oif", "oifname") and flag_set in ({"daddr"}, {"daddr", "oif"}):
-        return _Operand("fib.daddr.oif", _NAME)
-    return None

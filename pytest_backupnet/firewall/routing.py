@@ -8,7 +8,7 @@ reverse-path filtering requires). What cannot be known leaves the interface or a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import intervals as iv
 from .facts import BROADCAST, LOCAL, MULTICAST, UNICAST, UNREACHABLE, Address, HostFacts, PolicyRule, Route
@@ -30,6 +30,7 @@ class RouteContext:
     host_address: int | None
     peer_type: int | None  # fib/addrtype type of the peer addresses
     note: str = ""  # why the interface or the host address is not known
+    gateway: int | None = None  # the next hop, when it is not the peer itself
 
 
 def route_contexts(
@@ -49,16 +50,16 @@ def route_contexts(
     first = _lookup(rule_list, tables, peers, None, uid)
     result: list[tuple[Intervals, RouteContext]] = []
     has_source_rules = any(r.source is not None for r in rule_list)
-    for part, route, note in first:
-        if route is None:
+    for part, found, note in first:
+        if found is None:
             result.extend(_split_by_type(facts, family, part, None, None, note))
             continue
-        source = _source(facts, family, route, part)
+        source = _source(facts, family, found, part)
         if has_source_rules and source is not None:  # the kernel looks up again with the chosen source
             for again, second, second_note in _lookup(rule_list, tables, part, source, uid):
                 result.extend(_context(facts, family, again, second, source, second_note))
         else:
-            result.extend(_context(facts, family, part, route, source, note))
+            result.extend(_context(facts, family, part, found, source, note))
     return result
 
 
@@ -68,14 +69,20 @@ def _context(
     if route is None:
         return _split_by_type(facts, family, part, None, None, note)
     interface = "lo" if route.kind == "local" else route.interface
-    return _split_by_type(facts, family, part, interface, source, "" if interface else "a multipath route",
-                          route_kind=route.kind)  # fmt: skip
+    note = "" if interface else "a multipath route"
+    found = _split_by_type(facts, family, part, interface, source, note, route_kind=route.kind)
+    return [(where, replace(context, gateway=route.gateway)) for where, context in found]
 
 
 def _split_by_type(
-    facts: HostFacts, family: int, part: Intervals, interface: str | None, source: int | None, note: str,
+    facts: HostFacts,
+    family: int,
+    part: Intervals,
+    interface: str | None,
+    source: int | None,
+    note: str,
     route_kind: str = "",
-) -> list[tuple[Intervals, RouteContext]]:  # fmt: skip
+) -> list[tuple[Intervals, RouteContext]]:
     """Peer addresses of one route, cut by their address type (local, broadcast, multicast, unicast)."""
     if interface == "lo":
         interface_type: int | None = IF_TYPES["loopback"]
@@ -112,9 +119,12 @@ def _split_by_type(
 
 
 def _lookup(
-    rules: list[PolicyRule], tables: dict[int, list[Route]], peers: Intervals, source: int | None,
+    rules: list[PolicyRule],
+    tables: dict[int, list[Route]],
+    peers: Intervals,
+    source: int | None,
     uid: int | None,
-) -> list[tuple[Intervals, Route | None, str]]:  # fmt: skip
+) -> list[tuple[Intervals, Route | None, str]]:
     """(part, route, note) for each part of `peers`; route None: none, with the reason."""
     found: list[tuple[Intervals, Route | None, str]] = []
     remaining = peers
@@ -183,8 +193,11 @@ def _source(facts: HostFacts, family: int, route: Route, part: Intervals) -> int
         return part[0][0] if len(part) == 1 and part[0][0] == part[0][1] else None
     if route.interface is None:
         return None
-    candidates = [a for a in facts.addresses if a.family == family and a.interface == route.interface
-                  and not a.secondary]  # fmt: skip
+    candidates = [
+        a
+        for a in facts.addresses
+        if a.family == family and a.interface == route.interface and not a.secondary
+    ]
     if family == 6:
         link_local = part[0][0] >> 118 == 0xFE80 >> 6
         candidates = [a for a in candidates if (a.scope == "link") == link_local] or candidates

@@ -11,6 +11,9 @@ Rule sources
   nft-text               the same as text with handles: table flags (dormant) and the devices of
                          netdev/ingress chains, which nft 1.0.6's JSON gets wrong or leaves out, and
                          each rule's text for evidence; alone, it tells whether tables exist at all
+  nft-json-tables        the JSON table by table: nft 1.0.6 (Debian 12) corrupts `nft -j list ruleset`
+                         when a table has flags (dormant), at random; listed apart, only that table's
+                         own listing is damaged, and a dormant table needs no rules
   nft-json-libnftables   the JSON through python3-nftables, for hosts with firewalld but no nft CLI
   nft-text-libnftables   the text listing likewise
   iptables-nft-save      iptables-nft rules in full (nft -j drops compatibility-match parameters)
@@ -31,6 +34,8 @@ Host facts
   processes-busybox      busybox's ps (user and group names, resolved with /etc/passwd, /etc/group)
   /proc/sys/net/ipv4/ip_local_port_range   the source port of the agent's SYN lies in it
   /proc/sys/net/ipv4/{ip,tcp}_early_demux  whether arriving replies carry their socket (skuid in input)
+  /proc/sys/net/netfilter/nf_conntrack_tcp_loose  whether a packet after an untracked SYN starts a
+                         connection (only there when conntrack is loaded: missing means no conntrack)
   /proc/net/ip_tables_names, ip6_tables_names  which legacy tables are loaded
   /proc/net/route, ipv6_route, if_inet6, fib_trie  fallbacks for routes and addresses without `ip`
 """
@@ -38,7 +43,8 @@ Host facts
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from ..probe.records import Captured as Captured
 
 _LIBNFTABLES = (
     "import nftables,sys;n=nftables.Nftables();n.set_json_output({json});n.set_handle_output(True);"
@@ -46,20 +52,52 @@ _LIBNFTABLES = (
 )
 
 
-@dataclass(frozen=True)
-class Captured:
-    """What the probe brought back for one command or file: its text, or why there is none."""
-
-    text: str = ""
-    error: str = ""  # "" when read; "not installed" when the command/file does not exist;
-    # else e.g. "exit 1: Operation not permitted (you must be root)", "timeout"
-
-
 NOT_INSTALLED = "not installed"
+# The kernel's own list of nftables tables over netlink (NFT_MSG_GETTABLE), one "table FAMILY NAME"
+# a line; for hosts without nft or iptables (kernel_tables.py). Needs root, as nft does.
+NETLINK_TABLES = "nft-netlink-tables"
+_NETLINK_TABLES_SCRIPT = """
+import os, socket, struct, sys
+FAMILIES = {1: "inet", 2: "ip", 3: "arp", 5: "netdev", 7: "bridge", 10: "ip6"}
+sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)  # NETLINK_NETFILTER
+sock.settimeout(2)
+sock.bind((0, 0))
+# nlmsghdr: NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE, NLM_F_REQUEST | NLM_F_DUMP; nfgenmsg: any family
+sock.send(struct.pack("=IHHIIBBH", 20, 10 << 8 | 1, 0x301, 1, 0, 0, 0, 0))
+out, done = [], False
+while not done:
+    data, at = sock.recv(65536), 0
+    while at + 16 <= len(data):
+        size, kind = struct.unpack_from("=IH", data, at)
+        if kind == 3 or size < 16:  # NLMSG_DONE
+            done = True
+            break
+        if kind == 2:  # NLMSG_ERROR
+            sys.stderr.write("netlink: %s\\n" % os.strerror(-struct.unpack_from("=i", data, at + 16)[0]))
+            sys.exit(1)
+        if kind == 10 << 8:  # NFT_MSG_NEWTABLE: its name is attribute NFTA_TABLE_NAME
+            attr, name = at + 20, "?"
+            while attr + 4 <= at + size:
+                length, key = struct.unpack_from("=HH", data, attr)
+                if length < 4:
+                    break
+                if key & 0x7FFF == 1:
+                    name = data[attr + 4 : attr + length].rstrip(b"\\0").decode("utf-8", "replace")
+                attr += (length + 3) & ~3
+            out.append("table %s %s\\n" % (FAMILIES.get(data[at + 16], data[at + 16]), name))
+        at += (size + 3) & ~3
+sys.stdout.write("".join(out))
+"""
 
 FIREWALL_COMMANDS: Mapping[str, tuple[str, ...]] = {
     "nft-json": ("nft", "-j", "list", "ruleset"),
     "nft-text": ("nft", "-a", "list", "ruleset"),
+    "nft-json-tables": (
+        "sh",
+        "-c",
+        'nft list tables | while read -r _ family name; do echo "# table $family $name"; '
+        'nft -j list table "$family" "$name"; echo; done',
+    ),
     "nft-json-libnftables": ("python3", "-c", _LIBNFTABLES.format(json="True")),
     "nft-text-libnftables": ("python3", "-c", _LIBNFTABLES.format(json="False")),
     "iptables-nft-save": ("iptables-nft-save",),
@@ -76,6 +114,8 @@ FIREWALL_COMMANDS: Mapping[str, tuple[str, ...]] = {
     "ip-rule4": ("ip", "-4", "rule", "show"),
     "ip-rule6": ("ip", "-6", "rule", "show"),
     "processes": ("ps", "-e", "-o", "uid=,gid=,comm="),
+    # One line, for the shell probe's sake: the script's line breaks travel escaped in its repr.
+    NETLINK_TABLES: ("python3", "-c", f"exec({_NETLINK_TABLES_SCRIPT!r})"),
     "processes-busybox": ("ps", "-o", "user,group,comm"),
 }
 
@@ -83,6 +123,7 @@ FIREWALL_FILES: tuple[str, ...] = (
     "/proc/sys/net/ipv4/ip_local_port_range",
     "/proc/sys/net/ipv4/ip_early_demux",
     "/proc/sys/net/ipv4/tcp_early_demux",
+    "/proc/sys/net/netfilter/nf_conntrack_tcp_loose",
     "/proc/net/ip_tables_names",
     "/proc/net/ip6_tables_names",
     "/proc/net/route",
@@ -94,8 +135,9 @@ FIREWALL_FILES: tuple[str, ...] = (
 )
 
 RULE_SOURCES = (
-    "nft-json", "nft-text", "nft-json-libnftables", "nft-text-libnftables", "iptables-nft-save",
-    "ip6tables-nft-save", "iptables-legacy-save", "ip6tables-legacy-save", "iptables-save", "ip6tables-save",
+    "nft-json", "nft-text", "nft-json-tables", "nft-json-libnftables", "nft-text-libnftables",
+    "iptables-nft-save", "ip6tables-nft-save", "iptables-legacy-save", "ip6tables-legacy-save",
+    "iptables-save", "ip6tables-save",
 )  # fmt: skip
 _PERMISSION = ("permission denied", "operation not permitted", "must be root", "eperm", "eacces")
 

@@ -10,6 +10,7 @@ exactly the argv of FIREWALL_COMMANDS and the paths of FIREWALL_FILES.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -100,8 +101,21 @@ class LabHost:
             _run("ip", "-n", namespace, "link", "set", "lo", "up")
         for interface in self.setup.interfaces:
             host_address, peer_address, peer_interface, behind = LINKS[interface]
-            _run("ip", "link", "add", interface, "netns", self.netns, "type", "veth", "peer", "name",
-                 peer_interface, "netns", self.peer)  # fmt: skip
+            _run(
+                "ip",
+                "link",
+                "add",
+                interface,
+                "netns",
+                self.netns,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                peer_interface,
+                "netns",
+                self.peer,
+            )
             _run("ip", "-n", self.netns, "addr", "add", f"{host_address}/24", "dev", interface)
             _run("ip", "-n", self.peer, "addr", "add", f"{peer_address}/24", "dev", peer_interface)
             _run("ip", "-n", self.netns, "link", "set", interface, "up")
@@ -135,10 +149,8 @@ class LabHost:
         for process in [*self.processes, *([self.init] if self.init else [])]:
             process.kill()
         for process in [*self.processes, *([self.init] if self.init else [])]:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
             for stream in (process.stdout, process.stderr):
                 if stream is not None:
                     stream.close()
@@ -181,10 +193,26 @@ class LabHost:
                 mounts.append(f"mount --bind {etc / name} /etc/{name}")
         script = " && ".join(mounts) + " && echo ready && exec sleep infinity"
         self.init = subprocess.Popen(
-            ["ip", "netns", "exec", self.netns, "unshare", "--mount", "--pid", "--fork", "--mount-proc",
-             "--propagation", "private", "sh", "-c", script],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
+            [
+                "ip",
+                "netns",
+                "exec",
+                self.netns,
+                "unshare",
+                "--mount",
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         assert self.init.stdout is not None
         line = self.init.stdout.readline()
         if line.strip() != b"ready":
@@ -204,10 +232,16 @@ class LabHost:
         return ["nsenter", "-t", str(self.pid), "-m", "-n", "-p", "--"]
 
     def _listener(self, prefix: list[str], specs: list[str], root: bool) -> subprocess.Popen[bytes]:
-        identity = [] if root else ["--uid", str(self.setup.agent_uid), "--gid", str(self.setup.agent_gid),
-                                    "--comm", "VVAgent"]  # fmt: skip
-        process = subprocess.Popen([*prefix, sys.executable, str(AGENT), "listen", *identity, *specs],
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)  # fmt: skip
+        identity = (
+            []
+            if root
+            else ["--uid", str(self.setup.agent_uid), "--gid", str(self.setup.agent_gid), "--comm", "VVAgent"]
+        )
+        process = subprocess.Popen(
+            [*prefix, sys.executable, str(AGENT), "listen", *identity, *specs],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+        )
         assert process.stdout is not None
         if process.stdout.readline().strip() != b"ready":
             raise RuntimeError(f"listener {specs} did not start for {self.name}")
@@ -215,11 +249,24 @@ class LabHost:
 
     # inside the host
 
-    def run(self, *argv: str, stdin: str | None = None, timeout: float = 60, check: bool = True,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    def run(
+        self,
+        *argv: str,
+        stdin: str | None = None,
+        timeout: float = 60,
+        check: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         environment = {"PATH": TOOL_PATH, "HOME": "/root", "LANG": "C.UTF-8", **(env or {})}
-        result = subprocess.run([*self._enter(), *argv], input=stdin, capture_output=True, text=True,
-                                timeout=timeout, env=environment, check=False)  # fmt: skip
+        result = subprocess.run(
+            [*self._enter(), *argv],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=environment,
+            check=False,
+        )
         if check and result.returncode != 0:
             raise RuntimeError(f"{self.name}: {' '.join(argv)}: {result.stderr.strip()[-2000:]}")
         return result
@@ -227,8 +274,13 @@ class LabHost:
     def spawn(self, *argv: str, log: str) -> subprocess.Popen[bytes]:
         environment = {"PATH": TOOL_PATH, "HOME": "/root", "LANG": "C.UTF-8"}
         with open(self.workdir / log, "ab") as output:
-            process = subprocess.Popen([*self._enter(), *argv], stdin=subprocess.DEVNULL, stdout=output,
-                                       stderr=subprocess.STDOUT, env=environment)  # fmt: skip
+            process = subprocess.Popen(
+                [*self._enter(), *argv],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=environment,
+            )
         self.processes.append(process)
         return process
 
@@ -252,9 +304,11 @@ class LabHost:
                 captured[key] = Captured(error=f"exit {result.returncode}: {last}")
             else:
                 captured[key] = Captured(result.stdout)
-        reader = ("import json,sys\nout={}\nfor p in sys.argv[1:]:\n try: out[p]=[open(p).read(),'']\n"
-                  " except FileNotFoundError: out[p]=['','not installed']\n"
-                  " except OSError as e: out[p]=['',str(e)]\nprint(json.dumps(out))")  # fmt: skip
+        reader = (
+            "import json,sys\nout={}\nfor p in sys.argv[1:]:\n try: out[p]=[open(p).read(),'']\n"
+            " except FileNotFoundError: out[p]=['','not installed']\n"
+            " except OSError as e: out[p]=['',str(e)]\nprint(json.dumps(out))"
+        )
         files = json.loads(self.run(sys.executable, "-c", reader, *FIREWALL_FILES).stdout)
         for path, (text, error) in files.items():
             captured[path] = Captured(text, error)
@@ -270,17 +324,26 @@ class LabHost:
                 return LINKS[interface][0]
         raise ValueError(peer)
 
-    def measure(self, egress: Sequence[tuple[str, int]], inbound: Sequence[tuple[str, int]]) -> dict[
-            tuple[str, str, int], str]:  # fmt: skip
+    def measure(
+        self, egress: Sequence[tuple[str, int]], inbound: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, str, int], str]:
         """Connect for real, all at once: (direction, peer, port) -> open | error:... | timeout."""
         agent = ["--uid", str(self.setup.agent_uid), "--gid", str(self.setup.agent_gid), "--comm", "VVAgent"]
         out_tasks = [{"dst": peer, "port": port} for peer, port in egress]
         in_tasks = [{"src": peer, "dst": self.host_address_for(peer), "port": port} for peer, port in inbound]
         timeout = ["--timeout", str(CONNECT_TIMEOUT)]
-        outgoing = subprocess.Popen([*self._enter(), sys.executable, str(AGENT), "connect", *agent, *timeout],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
-        incoming = subprocess.Popen(["ip", "netns", "exec", self.peer, sys.executable, str(AGENT), "connect",
-                                     *timeout], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        outgoing = subprocess.Popen(
+            [*self._enter(), sys.executable, str(AGENT), "connect", *agent, *timeout],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        incoming = subprocess.Popen(
+            ["ip", "netns", "exec", self.peer, sys.executable, str(AGENT), "connect", *timeout],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         out_results = json.loads(outgoing.communicate(json.dumps(out_tasks), timeout=60)[0] or "[]")
         in_results = json.loads(incoming.communicate(json.dumps(in_tasks), timeout=60)[0] or "[]")
         found = {("egress", p, port): r for (p, port), r in zip(egress, out_results, strict=True)}
@@ -289,8 +352,9 @@ class LabHost:
 
 
 def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False,
-                            env={**os.environ, "PATH": TOOL_PATH})  # fmt: skip
+    result = subprocess.run(
+        argv, capture_output=True, text=True, check=False, env={**os.environ, "PATH": TOOL_PATH}
+    )
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)}: {result.stderr.strip()}")
     return result
@@ -299,19 +363,26 @@ def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 # comparing the evaluator with the kernel
 
 
-def expected(segment: Segment) -> str:
-    """What a connect sees for a verdict: open, an error (refused, unreachable), or a timeout."""
+def expected(segment: Segment) -> set[str]:
+    """What a connection sees for a verdict: open, a connect error (refused, unreachable), a connect
+    timeout, or broken (connected, but the later packets do not get through)."""
     if segment.verdict == "unknown":
-        return "unknown"
+        return {"unknown"}
     if segment.verdict == "accept":
-        return "open"
-    if segment.path == "reply" or segment.verdict == "drop":
-        return "timeout"
-    return "error"
+        return {"open"}
+    seen = set()
+    for path in segment.path.split("/"):
+        if path in ("ack", "data"):
+            seen.add("broken")
+        elif path == "reply" or segment.verdict == "drop":
+            seen.add("timeout")
+        else:
+            seen.add("error")
+    return seen
 
 
 def observed(result: str) -> str:
-    return "error" if result.startswith("error:") else result
+    return result.split(":", 1)[0]
 
 
 def samples(
@@ -382,13 +453,15 @@ def compare(host: LabHost, extra: Sequence[str] = (), seed: str = "") -> Compari
         for address in addresses:
             segment = segment_of(judgement, address)
             kernel = observed(results[(direction, address, port)])
-            want = expected(segment) if segment else "unknown"
-            if want == "unknown":
+            want = expected(segment) if segment else {"unknown"}
+            if want == {"unknown"}:
                 comparison.unknown += 1
                 comparison.unknowns.append(f"{direction} {address}:{port}: {segment}")
-            elif want == kernel:
+            elif kernel in want:
                 comparison.right += 1
             else:
-                comparison.wrong.append(f"{direction} {address}:{port}: judged {segment}, kernel: "
-                                        f"{results[(direction, address, port)]}")  # fmt: skip
+                comparison.wrong.append(
+                    f"{direction} {address}:{port}: judged {segment}, kernel: "
+                    f"{results[(direction, address, port)]}"
+                )
     return comparison

@@ -1,9 +1,11 @@
 """The lab's stand-in for the agent and for its peers, as one small program run inside a namespace.
 
-    fw_agent.py listen [--uid N --gid N --comm NAME] ADDR:PORT ...   accept and close until killed
+    fw_agent.py listen [--uid N --gid N --comm NAME] ADDR:PORT ...   accept, echo one byte, wait for close
     fw_agent.py connect [--uid N --gid N --comm NAME] [--timeout S]    JSON tasks on stdin:
         [{"dst": "198.19.1.1", "port": 8086, "src": "198.19.1.1"?}, ...] -> JSON results on stdout:
-        "open" | "error:ECONNREFUSED" | "error:EHOSTUNREACH" | ... | "timeout", all connects at once.
+        "open" (connected, and a byte went there and back) | "error:ECONNREFUSED" | ... (the connect
+        failed) | "timeout" (no answer to the connect) | "broken:..." (connected, but the byte did not
+        come back: the later packets are dropped or reset), all connections at once.
 
 It takes the agent's user and process name (what `ps` shows) so that owner and skuid rules see it.
 """
@@ -11,6 +13,7 @@ It takes the agent's user and process name (what `ps` shows) so that owner and s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import os
@@ -41,15 +44,29 @@ def listen(specs: list[str]) -> None:
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind((address.strip("[]"), int(port)))
         server.listen(4096)
-        selector.register(server, selectors.EVENT_READ)
+        selector.register(server, selectors.EVENT_READ, "listen")
     print("ready", flush=True)
     while True:
         for key, _ in selector.select():
             try:
-                connection, _ = key.fileobj.accept()  # type: ignore[union-attr]
+                if key.data == "listen":
+                    connection, _ = key.fileobj.accept()  # type: ignore[union-attr]
+                    connection.setblocking(False)
+                    selector.register(connection, selectors.EVENT_READ, "echo")
+                    continue
+                # Echo, and close only after the client does: packets sent after close() have no
+                # socket (no owner), and rules by owner would see them differently.
+                connection = key.fileobj  # type: ignore[assignment]
+                data = connection.recv(16)
+                if data:
+                    connection.send(data[:1])
+                    continue
+                selector.unregister(connection)
                 connection.close()
             except OSError:
-                pass
+                with contextlib.suppress(KeyError, ValueError):
+                    selector.unregister(key.fileobj)
+                key.fileobj.close()  # type: ignore[union-attr]
 
 
 def connect(tasks: list[dict[str, object]], timeout: float) -> list[str]:
@@ -73,17 +90,53 @@ def connect(tasks: list[dict[str, object]], timeout: float) -> list[str]:
             results[index] = f"error:{errno.errorcode.get(exc.errno or 0, exc.errno)}"
             sock.close()
             continue
-        results[index] = "open"
-        sock.close()
+        selector.register(sock, selectors.EVENT_WRITE, index)
     deadline = time.monotonic() + timeout
     while selector.get_map() and time.monotonic() < deadline:
         for key, _ in selector.select(max(0.0, deadline - time.monotonic())):
             sock = key.fileobj  # type: ignore[assignment]
-            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            results[key.data] = "open" if error == 0 else f"error:{errno.errorcode.get(error, error)}"
+            index = key.data
+            if results[index] == "timeout":  # the connect finished
+                # SO_ERROR also reports a soft error (an ICMP error for a later packet) of a connected
+                # socket: whether it is connected is what getpeername says.
+                error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                try:
+                    sock.getpeername()
+                    connected = True
+                except OSError:
+                    connected = False
+                if connected and error:
+                    results[index] = f"broken:{errno.errorcode.get(error, str(error))}"
+                    selector.unregister(sock)
+                    sock.close()
+                    continue
+                if error or not connected:
+                    error = error or errno.ENOTCONN
+                    name = errno.errorcode.get(error, str(error))
+                    results[index] = f"{'broken' if name == 'ECONNRESET' else 'error'}:{name}"
+                    selector.unregister(sock)
+                    sock.close()
+                    continue
+                results[index] = "connected"
+                try:
+                    sock.send(b"x")
+                except OSError as exc:
+                    results[index] = f"broken:{errno.errorcode.get(exc.errno or 0, exc.errno)}"
+                    selector.unregister(sock)
+                    sock.close()
+                    continue
+                selector.modify(sock, selectors.EVENT_READ, index)
+                continue
+            try:
+                data = sock.recv(16)
+                results[index] = "open" if data == b"x" else "broken:closed"
+            except OSError as exc:
+                results[index] = f"broken:{errno.errorcode.get(exc.errno or 0, exc.errno)}"
             selector.unregister(sock)
             sock.close()
     for key in list(selector.get_map().values()):
+        if results[key.data] == "connected":
+            results[key.data] = "broken:timeout"
         key.fileobj.close()  # type: ignore[union-attr]
     return results
 

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import shutil
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.lab.userland import RUNNER, USERLANDS, Userland, base_root, chroot_mountpoint
 
 PREFIX = "bnlab-"
 CORE = f"{PREFIX}core"
@@ -21,7 +24,15 @@ RUNNER_LINK = "bnlab-run"
 LAB_NET = ipaddress.ip_network("198.18.0.0/15")
 DNS_PRIMARY = "198.18.0.1"
 DNS_PARTIAL = "198.18.0.2"
+# A server that answers A and refuses AAAA (tests/lab/dnsserver.py), as some forwarders do.
+DNS_REFUSES_AAAA = "198.18.0.3"
+DNS_SERVER = Path(__file__).with_name("dnsserver.py")
 RUNNER_ADDRESS = "198.18.0.254"
+# On the lab's link, held by no one: a route through it ends in a host-unreachable error once the
+# host's neighbour discovery gives up, NEIGHBOUR_PROBES x NEIGHBOUR_RETRANS_MS after the SYN.
+DEAD_GATEWAY = "198.18.255.253"
+NEIGHBOUR_PROBES = 3
+NEIGHBOUR_RETRANS_MS = 575
 DOMAIN = "lab.backupnet.test"
 LISTENER = Path(__file__).with_name("listener.py")
 SSHD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -97,6 +108,10 @@ class HostSpec:
     force_command: str = ""
     authorized: bool = True
     without_python: bool = False
+    without_firewall_tools: bool = False  # no nft, iptables* or ipset for the host's sessions
+    userland: str = RUNNER  # or a name in tests/lab/userland.py USERLANDS: the host's own `/`
+    dead_routes: Sequence[str] = ()  # destinations routed through DEAD_GATEWAY: a late unreachable
+    agent_files: Mapping[str, bytes] = field(default_factory=dict)  # more files in /opt/BUAgent
 
 
 @dataclass
@@ -119,6 +134,14 @@ def session_path() -> str:
         ["bash", "-c", 'echo "$PATH"'], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True
     )
     return shell.stdout.strip()
+
+
+def firewall_executables() -> list[str]:
+    """Every program that lists firewall rules here, as the files the links lead to."""
+    names = ("nft", "iptables-save", "ip6tables-save", "iptables-nft-save", "ip6tables-nft-save",
+             "iptables-legacy-save", "ip6tables-legacy-save", "ipset")  # fmt: skip
+    found = {shutil.which(n, path=SSHD_PATH) for n in names}
+    return sorted({os.path.realpath(p) for p in found if p})
 
 
 def python_executables() -> list[str]:
@@ -229,10 +252,14 @@ class Lab:
         return log.read_text(errors="replace").count("Accepted publickey") if log.exists() else 0
 
     def _listen(self, netns: str, specs: Sequence[str]) -> subprocess.Popen[bytes]:
-        process = self._spawn(netns, sys.executable, str(LISTENER), *specs)
+        return self._ready(netns, sys.executable, str(LISTENER), *specs)
+
+    def _ready(self, netns: str, *command: str) -> subprocess.Popen[bytes]:
+        """Start a lab server that prints "ready" once it listens."""
+        process = self._spawn(netns, *command)
         assert process.stdout is not None
         if process.stdout.readline().strip() != b"ready":
-            raise RuntimeError(f"listeners {specs} did not start in {netns}")
+            raise RuntimeError(f"{' '.join(command)} did not start in {netns}")
         return process
 
     def _core(self) -> None:
@@ -240,7 +267,7 @@ class Lab:
         run("ip", "-n", CORE, "link", "set", "lo", "up")
         run("ip", "-n", CORE, "link", "add", "br0", "type", "bridge")
         run("ip", "-n", CORE, "link", "set", "br0", "up")
-        for address in {DNS_PRIMARY, DNS_PARTIAL} | {s.address for s in self.services}:
+        for address in {DNS_PRIMARY, DNS_PARTIAL, DNS_REFUSES_AAAA} | {s.address for s in self.services}:
             run("ip", "-n", CORE, "addr", "add", f"{address}/15", "dev", "br0")
         run("ip", "link", "add", RUNNER_LINK, "type", "veth", "peer", "name", "runner", "netns", CORE)
         run("ip", "-n", CORE, "link", "set", "runner", "master", "br0", "up")
@@ -248,7 +275,11 @@ class Lab:
         run("ip", "link", "set", RUNNER_LINK, "up")
         specs = sorted({f"{s.address}:{p}" for s in self.services for p in s.ports})
         self._core_processes.append(self._listen(CORE, specs))
-        missing = f"amp06.{DOMAIN}"  # the partial server lacks this record
+        missing = f"amp06.{DOMAIN}"  # the partial servers lack this record
+        records = [f"{s.fqdn}={s.address}" for s in self.services if s.fqdn != missing]
+        self._core_processes.append(
+            self._ready(CORE, sys.executable, str(DNS_SERVER), DNS_REFUSES_AAAA, *records)
+        )
         for server, skip in ((DNS_PRIMARY, None), (DNS_PARTIAL, missing)):
             records = [f"--host-record={s.fqdn},{s.address}" for s in self.services if s.fqdn != skip]
             self._core_processes.append(
@@ -275,6 +306,8 @@ class Lab:
         root = self.workdir / spec.name
         (root / "opt" / "BUAgent").mkdir(parents=True, exist_ok=True)
         (root / "opt" / "BUAgent" / "buagent.cfg").write_text(spec.config)
+        for file_name, content in spec.agent_files.items():
+            (root / "opt" / "BUAgent" / file_name).write_bytes(content)
         (root / "hosts").write_text(f"127.0.0.1 localhost\n{address} {spec.name}\n{spec.hosts_lines}")
         (root / "resolv.conf").write_text(f"nameserver {spec.resolver}\noptions timeout:1 attempts:1\n")
         host = LabHost(spec, address, netns, root)
@@ -299,12 +332,22 @@ class Lab:
         run("ip", "-n", CORE, "link", "set", f"v-{spec.name}"[:15], "master", "br0", "up")
         run("ip", "-n", netns, "addr", "add", f"{address}/15", "dev", "eth0")
         run("ip", "-n", netns, "link", "set", "eth0", "up")
+        if spec.dead_routes:
+            for key, value in (
+                ("mcast_solicit", NEIGHBOUR_PROBES),
+                ("retrans_time_ms", NEIGHBOUR_RETRANS_MS),
+            ):
+                run("ip", "netns", "exec", netns, "sysctl", "-q", "-w", f"net.ipv4.neigh.eth0.{key}={value}")
+        for destination in spec.dead_routes:
+            run("ip", "-n", netns, "route", "add", destination, "via", DEAD_GATEWAY, "dev", "eth0")
         if spec.nft:
             (root / "rules.nft").write_text(spec.nft)
             run("ip", "netns", "exec", netns, "nft", "-f", str(root / "rules.nft"))
         if spec.agent:
             host.processes.append(self._listen(netns, spec.agent))
-        if spec.sshd:
+        if spec.sshd and spec.userland != RUNNER:
+            self._start_userland_sshd(host, USERLANDS[spec.userland])
+        elif spec.sshd:
             config = root / "sshd_config"
             config.write_text(self._sshd_config(host))
             # Its own mount namespace: this host's /opt, /etc/hosts and resolver, seen only by it.
@@ -312,31 +355,81 @@ class Lab:
                      (root / "resolv.conf", "/etc/resolv.conf")]  # fmt: skip
             if spec.without_python:  # a host with no python3: /dev/null is not an executable
                 binds += [("/dev/null", p) for p in python_executables()]
+            if spec.without_firewall_tools:
+                binds += [("/dev/null", p) for p in firewall_executables()]
             mounts = " && ".join(f"mount --bind {source} {target}" for source, target in binds)
-            host.processes.append(
-                self._spawn(
-                    netns,
-                    "unshare",
-                    "-m",
-                    "--propagation",
-                    "private",
-                    "sh",
-                    "-c",
-                    f"{mounts} && exec /usr/sbin/sshd -D -e -f {config}",
-                    log=root / "sshd.log",
-                )
-            )
+            self._spawn_sshd(host, f"{mounts} && exec /usr/sbin/sshd -D -e -f {config}")
 
-    def _sshd_config(self, host: LabHost) -> str:
+    def _spawn_sshd(self, host: LabHost, script: str) -> None:
+        host.processes.append(
+            self._spawn(
+                host.netns, "unshare", "-m", "--propagation", "private", "sh", "-c", script,
+                log=host.root / "sshd.log",
+            )
+        )  # fmt: skip
+
+    def _start_userland_sshd(self, host: LabHost, userland: Userland) -> None:
+        """The host's `/` is an overlay of an older userland's root, mounted in its own namespace.
+
+        Its /opt, /etc/hosts and resolv.conf are written into the overlay's upper layer; with
+        python3 removed there too, the host finds no python3 at all (exit 127), as a real one.
+        """
+        root = host.root
+        upper, work = root / "upper", root / "overlay-work"
+        for folder in (upper / "etc", upper / "opt", upper / "root", work):
+            folder.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(root / "opt", upper / "opt", dirs_exist_ok=True)
+        shutil.copy(root / "hosts", upper / "etc" / "hosts")
+        shutil.copy(root / "resolv.conf", upper / "etc" / "resolv.conf")
+        if userland.own_sshd:
+            merged = root / "merged"
+            merged.mkdir(exist_ok=True)
+            ssh = upper / "etc" / "ssh"
+            ssh.mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.workdir / "ssh_host_ed25519_key", ssh / "bnlab_host_key")
+            (ssh / "bnlab_host_key").chmod(0o600)
+            shutil.copy(self.workdir / "authorized_keys", ssh / "bnlab_authorized_keys")
+            (ssh / "bnlab_sshd_config").write_text(
+                self._sshd_config(host, "/etc/ssh/bnlab_host_key", "/etc/ssh/bnlab_authorized_keys",
+                                  "/run/bnlab_sshd.pid")
+            )  # fmt: skip
+            sshd = f"chroot {merged} /usr/sbin/sshd -D -e -f /etc/ssh/bnlab_sshd_config"
+            extra = ""
+        else:
+            # The runner's sshd, chrooted after login into the busybox root: it starts the login
+            # shell that its own passwd names, so that passwd names the userland's shell.
+            merged = chroot_mountpoint()
+            passwd = root / "passwd"
+            passwd.write_text(
+                re.sub(r"^(root:[^:]*:0:0:[^:]*:[^:]*:).*$", rf"\g<1>{userland.login_shell}",
+                       Path("/etc/passwd").read_text(), count=1, flags=re.M)
+            )  # fmt: skip
+            config = root / "sshd_config"
+            config.write_text(self._sshd_config(host) + f"ChrootDirectory {merged}\n")
+            sshd = f"/usr/sbin/sshd -D -e -f {config}"
+            extra = f"mount --bind {passwd} /etc/passwd && "
+        removed = " ".join(f"{merged}{path}" for path in userland.removed)
+        script = (
+            f"mount -t overlay overlay -o lowerdir={base_root(userland)},upperdir={upper},workdir={work} "
+            f"{merged} && mount -t proc proc {merged}/proc && "
+            + (f"rm -f {removed} && " if removed else "")
+            + f"{extra}exec {sshd}"
+        )
+        self._spawn_sshd(host, script)
+
+    def _sshd_config(
+        self, host: LabHost, host_key: str = "", authorized: str = "", pid_file: str = ""
+    ) -> str:
         force = f"ForceCommand {host.spec.force_command}\n" if host.spec.force_command else ""
+        authorized = authorized or str(self.workdir / "authorized_keys")
         return (
             textwrap.dedent(
                 f"""\
             ListenAddress {host.address}
-            HostKey {self.workdir}/ssh_host_ed25519_key
-            PidFile {host.root}/sshd.pid
+            HostKey {host_key or self.workdir / "ssh_host_ed25519_key"}
+            PidFile {pid_file or host.root / "sshd.pid"}
             PermitRootLogin prohibit-password
-            AuthorizedKeysFile {self.workdir / "authorized_keys" if host.spec.authorized else "/dev/null"}
+            AuthorizedKeysFile {authorized if host.spec.authorized else "/dev/null"}
             StrictModes no
             UsePAM no
             PasswordAuthentication no
