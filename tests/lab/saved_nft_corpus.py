@@ -12,7 +12,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from pytest_backupnet.firewall.model import Concat, Nat, Opaque, Ruleset, Taint, Test, Verdict, VerdictMap
+from pytest_backupnet.firewall.model import Concat, KeyTest, Nat, Opaque, Ruleset, Taint, Verdict, VerdictMap
 
 EXAMPLES = Path("/usr/share/doc/nftables/examples")
 EXAMPLES_REFUSED_HERE = {  # file -> why this kernel refuses it (as the kernel lab notes)
@@ -23,7 +23,7 @@ EXAMPLES_PREPARED = {"sets_and_maps.nft": "table ip filter {}\n"}  # the example
 
 
 def _step(step: Any) -> Any:
-    if isinstance(step, Test | Concat):
+    if isinstance(step, KeyTest | Concat):
         return dataclasses.replace(step, text="")
     if isinstance(step, Opaque):
         return Opaque("")
@@ -48,7 +48,7 @@ def _compared(steps: tuple[Any, ...]) -> tuple[Any, ...]:
             s
             for s in found
             if not (
-                isinstance(s, Test) and s.key == "l4proto" and not s.negate and s.values.ints == ((6, 6),)
+                isinstance(s, KeyTest) and s.key == "l4proto" and not s.negate and s.values.ints == ((6, 6),)
             )
         )
     return found

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..ipt_save import BUILTIN_HOOKS, NAT_PRIORITY, TABLE_PRIORITY, IpSet, parse_save
-from ..model import BaseChain, Chain, Jump, Opaque, Rule, Step, Taint
+from ..model import BaseChain, Chain, Jump, Opaque, Rule, Step, Taint, make_rule
 
 BUILTINS = {
     "filter": ("INPUT", "FORWARD", "OUTPUT"),
@@ -280,7 +280,7 @@ def to_chains(
             if any(isinstance(s, Opaque) and s.text.startswith("cannot read") for s in steps):
                 unreadable.append(f'{origin.origin} "{origin.text[:100]}"')
             label = f'{origin.origin} "-A {saved.chain} {origin.text[:200]}"'
-            rules_of[saved.chain].append(Rule(tuple(steps), label))
+            rules_of[saved.chain].append(make_rule(tuple(steps), label))
         for name, chain in table.items():
             label = f"{family_name} {table_name} {name}"
             chains[ident(name)] = Chain(ident(name), label, tuple(rules_of[name]))
