@@ -41,3 +41,11 @@ def test_rules_added_by_hand_and_unknowns_are_drift_too() -> None:
     )
     assert (unknown.first, unknown.comparable) == ("10.0.0.10", False)
     assert drift(live, live) == []
+
+
+def test_each_address_family_is_compared_with_itself() -> None:
+    # ::a00:0 and 10.0.0.0 are the same integer: a family must never stand in for the other.
+    live = _judged(("10.0.0.0", "10.0.0.255", "accept"), ("::a00:0", "::a00:ff", "drop"))
+    saved = _judged(("10.0.0.0", "10.0.0.255", "accept"), ("::a00:0", "::a00:ff", "accept"))
+    (found,) = drift(live, saved)
+    assert (found.first, found.last, found.live, found.saved) == ("::a00:0", "::a00:ff", "drop", "accept")

@@ -18,9 +18,9 @@ from pytest_backupnet.firewall.saved.files import HostFiles
 from pytest_backupnet.firewall.saved.firewalld_config import read_config
 from pytest_backupnet.firewall.saved.firewalld_rules import generate
 from pytest_backupnet.firewall.saved.nft_ruleset import state_chains, state_from_listing
-from tests.lab.require import need
 from tests.lab import firewall_tools as tools
 from tests.lab.firewall_lab import HostSetup, lab_reason
+from tests.lab.require import need
 from tests.lab.saved_lab import image_host, saved_files
 from tests.lab.saved_nft_corpus import difference
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab.require import need
 from tests.lab.firewall_lab import lab_reason
+from tests.lab.require import need
 from tests.lab.saved_configs import SAVED_CONFIGS
 from tests.lab.saved_lab import SavedComparison, SavedConfig, compare_saved, image_host
 

@@ -21,9 +21,9 @@ from pytest_backupnet.firewall.saved.files import HostFiles
 from pytest_backupnet.firewall.saved.nft_flatten import flatten
 from pytest_backupnet.firewall.saved.nft_ruleset import state_chains, state_from_listing
 from pytest_backupnet.firewall.saved.nft_runner import load_in_namespace, runner_can_use_nft
-from tests.lab.require import need
 from tests.lab.firewall_configs import CONFIGS
 from tests.lab.firewall_lab import HostSetup, lab_reason
+from tests.lab.require import need
 from tests.lab.saved_configs import SAVED_CONFIGS
 from tests.lab.saved_nft_corpus import (
     EXAMPLES,

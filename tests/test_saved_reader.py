@@ -100,6 +100,18 @@ def test_two_services_judged_in_every_order_they_may_run() -> None:
     assert "ufw.service then netfilter-persistent.service" in rest.unknown
 
 
+def test_outcomes_are_merged_per_address_family() -> None:
+    files = {**SYSTEMD, **UFW, **_enabled("ufw.service", UFW_UNIT), **_persistent()}
+    saved = read_saved_firewall(files, runner_nft=False)
+    peers = (ipaddress.ip_network("198.19.1.0/24"), ipaddress.ip_network("::c613:100/120"))
+    segments = judge_saved(saved, HOST, Flow("inbound", 2549, peers)).segments
+    by_family = {ipaddress.ip_address(s.first).version: s for s in segments}
+    assert len(segments) == 2 and by_family[4].verdict == "drop", (
+        "rules.v4 drops 198.19.1.0/24 in either order"
+    )
+    assert by_family[6].last == "::c613:1ff" and by_family[6].verdict != "drop"
+
+
 def test_conflicting_services_are_judged_as_either_side_winning() -> None:
     files = {
         **SYSTEMD,

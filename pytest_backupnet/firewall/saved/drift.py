@@ -44,36 +44,39 @@ class DriftSegment:
 
 def drift(live: Judgement, saved: Judgement) -> list[DriftSegment]:
     """The address ranges whose fate differs between the running rules and the boot's configuration."""
-    points: set[int] = set()
-    for segment in (*live.segments, *saved.segments):
-        points.add(int(ipaddress.ip_address(segment.first)))
-        points.add(int(ipaddress.ip_address(segment.last)) + 1)
     found: list[DriftSegment] = []
-    for low, high in itertools.pairwise(sorted(points)):
-        now, boot = _at(live, low), _at(saved, low)
-        if now is None or boot is None or not _differs(now.verdict, boot.verdict):
-            continue
-        version = ipaddress.ip_address(now.first).version
-        piece = DriftSegment(
-            _address(version, low),
-            _address(version, high - 1),
-            now.verdict,
-            boot.verdict,
-            now.decided_by or now.unknown,
-            boot.decided_by or boot.unknown,
-        )
-        last = found[-1] if found else None
-        if (
-            last is not None
-            and (last.live, last.saved, last.live_by, last.saved_by)
-            == (piece.live, piece.saved, piece.live_by, piece.saved_by)
-            and int(ipaddress.ip_address(last.last)) + 1 == low
-        ):
-            found[-1] = DriftSegment(
-                last.first, piece.last, last.live, last.saved, last.live_by, last.saved_by
+    for version in (4, 6):
+        points: set[int] = set()
+        for segment in (*live.segments, *saved.segments):
+            first, last = ipaddress.ip_address(segment.first), ipaddress.ip_address(segment.last)
+            if first.version == version:
+                points.add(int(first))
+                points.add(int(last) + 1)
+        for low, high in itertools.pairwise(sorted(points)):
+            now, boot = _at(live, low, version), _at(saved, low, version)
+            if now is None or boot is None or not _differs(now.verdict, boot.verdict):
+                continue
+            piece = DriftSegment(
+                _address(version, low),
+                _address(version, high - 1),
+                now.verdict,
+                boot.verdict,
+                now.decided_by or now.unknown,
+                boot.decided_by or boot.unknown,
             )
-        else:
-            found.append(piece)
+            last = found[-1] if found else None
+            if (
+                last is not None
+                and (last.live, last.saved, last.live_by, last.saved_by)
+                == (piece.live, piece.saved, piece.live_by, piece.saved_by)
+                and ipaddress.ip_address(last.last).version == version
+                and int(ipaddress.ip_address(last.last)) + 1 == low
+            ):
+                found[-1] = DriftSegment(
+                    last.first, piece.last, last.live, last.saved, last.live_by, last.saved_by
+                )
+            else:
+                found.append(piece)
     return found
 
 
@@ -83,9 +86,10 @@ def _differs(live: str, saved: str) -> bool:
     return (live == "accept") != (saved == "accept")
 
 
-def _at(judgement: Judgement, value: int) -> Segment | None:
+def _at(judgement: Judgement, value: int, version: int) -> Segment | None:
     for segment in judgement.segments:
-        if int(ipaddress.ip_address(segment.first)) <= value <= int(ipaddress.ip_address(segment.last)):
+        first, last = ipaddress.ip_address(segment.first), ipaddress.ip_address(segment.last)
+        if first.version == version and int(first) <= value <= int(last):
             return segment
     return None
 

@@ -40,49 +40,59 @@ def judge_saved(saved: SavedFirewall, host: HostFirewall, flow: Flow) -> Judgeme
 
 def _merge(judgements: list[tuple[str, Judgement]]) -> list[Segment]:
     """Cut the peers where any outcome changes verdict; a piece is certain only where all agree."""
-    points: set[int] = set()
-    version = 4
-    for _, found in judgements:
-        for segment in found.segments:
-            first, last = ipaddress.ip_address(segment.first), ipaddress.ip_address(segment.last)
-            version = first.version
-            points.add(int(first))
-            points.add(int(last) + 1)
-    ordered = sorted(points)
     merged: list[Segment] = []
-    for low, next_low in itertools.pairwise(ordered):
-        pieces = [(how, _at(found, low, version)) for how, found in judgements]
-        present = [(how, s) for how, s in pieces if s is not None]
-        if not present:
-            continue
-        first_segment = present[0][1]
-        assert first_segment is not None
-        verdicts = {s.verdict for _, s in present if s is not None}
-        if len(verdicts) == 1 and "unknown" not in verdicts:
-            labels = list(dict.fromkeys(s.decided_by for _, s in present if s is not None))
-            piece = replace(first_segment, decided_by=" | ".join(labels))
-        else:
-            reason = "; ".join(f"{how or 'the boot'}: {_word(s)}" for how, s in present if s is not None)
-            piece = Segment(
-                first_segment.first,
-                first_segment.last,
-                "unknown",
-                "",
-                first_segment.path,
-                f"the verdict depends on the boot ({reason})",
-            )
-        piece = replace(piece, first=_address(version, low), last=_address(version, next_low - 1))
-        previous = merged[-1] if merged else None
-        if (
-            previous is not None
-            and (previous.verdict, previous.decided_by, previous.path, previous.unknown)
-            == (piece.verdict, piece.decided_by, piece.path, piece.unknown)
-            and int(ipaddress.ip_address(previous.last)) + 1 == low
-        ):
-            merged[-1] = replace(previous, last=piece.last)
-        else:
-            merged.append(piece)
+    for version in (4, 6):
+        points: set[int] = set()
+        for _, found in judgements:
+            for first, last in _spans(found, version):
+                points.add(first)
+                points.add(last + 1)
+        for low, next_low in itertools.pairwise(sorted(points)):
+            piece = _piece(judgements, low, version)
+            if piece is None:
+                continue
+            piece = replace(piece, first=_address(version, low), last=_address(version, next_low - 1))
+            previous = merged[-1] if merged else None
+            if (
+                previous is not None
+                and (previous.verdict, previous.decided_by, previous.path, previous.unknown)
+                == (piece.verdict, piece.decided_by, piece.path, piece.unknown)
+                and ipaddress.ip_address(previous.last).version == version
+                and int(ipaddress.ip_address(previous.last)) + 1 == low
+            ):
+                merged[-1] = replace(previous, last=piece.last)
+            else:
+                merged.append(piece)
     return merged
+
+
+def _piece(judgements: list[tuple[str, Judgement]], low: int, version: int) -> Segment | None:
+    present = [(how, s) for how, found in judgements if (s := _at(found, low, version)) is not None]
+    if not present:
+        return None
+    first_segment = present[0][1]
+    verdicts = {s.verdict for _, s in present}
+    if len(verdicts) == 1 and "unknown" not in verdicts:
+        labels = list(dict.fromkeys(s.decided_by for _, s in present))
+        return replace(first_segment, decided_by=" | ".join(labels))
+    reason = "; ".join(f"{how or 'the boot'}: {_word(s)}" for how, s in present)
+    return Segment(
+        first_segment.first,
+        first_segment.last,
+        "unknown",
+        "",
+        first_segment.path,
+        f"the verdict depends on the boot ({reason})",
+    )
+
+
+def _spans(found: Judgement, version: int) -> list[tuple[int, int]]:
+    spans = []
+    for segment in found.segments:
+        first, last = ipaddress.ip_address(segment.first), ipaddress.ip_address(segment.last)
+        if first.version == version:
+            spans.append((int(first), int(last)))
+    return spans
 
 
 def _at(found: Judgement, value: int, version: int) -> Segment | None:
