@@ -48,10 +48,10 @@ def drift(live: Judgement, saved: Judgement) -> list[DriftSegment]:
     for version in (4, 6):
         points: set[int] = set()
         for segment in (*live.segments, *saved.segments):
-            first, last = ipaddress.ip_address(segment.first), ipaddress.ip_address(segment.last)
-            if first.version == version:
-                points.add(int(first))
-                points.add(int(last) + 1)
+            low_end, high_end = ipaddress.ip_address(segment.first), ipaddress.ip_address(segment.last)
+            if low_end.version == version:
+                points.add(int(low_end))
+                points.add(int(high_end) + 1)
         for low, high in itertools.pairwise(sorted(points)):
             now, boot = _at(live, low, version), _at(saved, low, version)
             if now is None or boot is None or not _differs(now.verdict, boot.verdict):
