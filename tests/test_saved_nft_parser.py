@@ -139,3 +139,13 @@ def test_interfaces_by_index_are_noted() -> None:
     text = 'table inet t {\n chain c { iif "eth0" accept; iif lo accept; iifname "eth1" accept; }\n}\n'
     loaded = load_script(HostFiles.of({"/etc/nftables.conf": text}), "/etc/nftables.conf", Context())
     assert loaded.interfaces_needed == {"eth0"}
+
+
+def test_a_runner_without_the_right_to_load_never_reads_as_a_refused_script() -> None:
+    from pytest_backupnet.firewall.saved.nft_runner import _refused
+
+    denied = "/tmp/r.nft:3:9-14: Error: Could not process rule: Operation not permitted\n"
+    assert not _refused(3, denied), "the parser decides where the runner may not load the script"
+    refused = "/tmp/r.nft:27:9-14: Error: Could not process rule: Operation not supported\n"
+    assert _refused(3, refused) and not _refused(4, refused)
+    assert not _refused(3, "unshare: unshare failed: Operation not permitted\n")

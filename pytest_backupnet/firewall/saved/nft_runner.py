@@ -26,6 +26,9 @@ SEPARATOR = "----8<---- nft -a list ruleset ----8<----"
 _IFNAME = re.compile(r"^[A-Za-z0-9_.:@+-]{1,15}$")
 _INTERFACE_USE = re.compile(r"\b(?:iif|oif|meta\s+iif|meta\s+oif)\s+\"?([A-Za-z0-9_.:@+-]{1,15})\"?")
 _INCLUDE = re.compile(r"(?<![\w\"-])include\s*\"")
+# nft's words when the runner, not the script, is the problem (no right to load it here): then the
+# parser decides. "not supported" in a user namespace is tried again as root, where it is the script's.
+_NOT_PERMITTED = ("Operation not permitted", "Permission denied")
 _ERROR_LINE = re.compile(r"^[^:\n]*:(\d+):\d+-\d+: Error: (.*)$", re.MULTILINE)
 
 
@@ -86,16 +89,26 @@ def load_in_namespace(flat: Flat, interfaces: set[str] | frozenset[str] = frozen
                 )
             except (OSError, subprocess.TimeoutExpired) as exc:
                 return NftListing(unavailable=f"nft on the runner: {exc}")
-            if result.returncode == 0 or (result.returncode == 3 and "not supported" not in result.stderr):
+            if result.returncode == 0 or (
+                _refused(result.returncode, result.stderr) and "not supported" not in result.stderr
+            ):
                 break
         assert result is not None
-    if result.returncode == 3:
+    if _refused(result.returncode, result.stderr):
         return NftListing(refused=_map_errors(result.stderr, flat, script))
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
         return NftListing(unavailable=f"no throwaway network namespace for nft on the runner: {last[:200]}")
     json_text, _, listing = result.stdout.partition(SEPARATOR + "\n")
     return NftListing(json=json_text, text=listing)
+
+
+def _refused(returncode: int, stderr: str) -> bool:
+    """nft refused the script itself, not this runner's right to load one (never a guess: that is
+    "unavailable", and the parser decides)."""
+    if returncode != 3 or not _ERROR_LINE.search(stderr):
+        return False
+    return not any(word in stderr for word in _NOT_PERMITTED)
 
 
 def _map_errors(stderr: str, flat: Flat, script: str) -> str:
