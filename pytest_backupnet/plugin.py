@@ -15,6 +15,7 @@ from .collection import SuiteCollection
 from .controls import all_controls, format_controls
 from .evidence import EVIDENCE_KEY, Evidence
 from .exitstatus import ExitStatus
+from .firewall_view import FIREWALL_MODES
 from .junit import JunitEvidence
 from .observing import OBSERVING_KEY, HostObserving
 from .probe import IMPLEMENTATIONS
@@ -105,6 +106,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="backupnet_waivers",
         metavar="PATH",
         help="accepted exceptions (YAML): requirement, host glob, justification, owner, expiry",
+    )
+    group.addoption(
+        "--backupnet-firewall",
+        dest="backupnet_firewall",
+        choices=FIREWALL_MODES,
+        default=None,
+        help="which firewall to judge: the running rules (live), the saved configuration the host boots "
+        "with (saved), or the running rules and their drift from it (both); default: live where a "
+        "ruleset is loaded and can be read, else saved (image builds)",
     )
     group.addoption(
         "--backupnet-probe",

@@ -10,6 +10,12 @@ Phase-2 interface (called by the plugin glue):
     as `"readlink:" + path` keys: `readlink:/sbin/init` (which init boots the image) and
     `readlink:/etc/alternatives/iptables` (iptables' backend: whether `nft flush ruleset` also wipes
     iptables rules). Without them the init is told by its files and both backends are judged.
+    The plugin asks for them with SAVED_COMMANDS (below).
+
+`SAVED_COMMANDS: dict[str, list[str]]` and `files_from_probe(files, commands) -> dict[str, str | None]`
+    The probe's listing commands for the link targets above (`readlink`, read-only; a mask's
+    /dev/null included: the probe never reads into /dev), and the `files` mapping built from the
+    probe's answer (its `FileContent`s of SAVED_FILE_GLOBS and its commands' `Captured`s).
 
 `read_saved_firewall(files: Mapping[str, str | None], runner_nft: bool) -> SavedFirewall`
     `files` maps each host path to its text (None: listed but not readable). With `runner_nft`, the
@@ -35,14 +41,17 @@ from __future__ import annotations
 from .configs import SavedConfiguration
 from .globs import SAVED_FILE_GLOBS
 from .judging import judge_saved
+from .probe_files import SAVED_COMMANDS, files_from_probe
 from .reader import NOTHING_SAVED, BootOutcome, SavedFirewall, read_saved_firewall
 
 __all__ = [
     "NOTHING_SAVED",
+    "SAVED_COMMANDS",
     "SAVED_FILE_GLOBS",
     "BootOutcome",
     "SavedConfiguration",
     "SavedFirewall",
+    "files_from_probe",
     "judge_saved",
     "read_saved_firewall",
 ]

@@ -68,7 +68,11 @@ class SavedFirewall:
             parts.append("may boot with " + ", ".join(f"{c.tool} ({c.why})" for c in maybe))
         idle = [c for c in self.configurations if c.boots is False]
         if idle:
-            parts.append("saved but not loaded at boot: " + ", ".join(f"{c.tool} ({c.why})" for c in idle))
+            # The short reason; `configurations` keeps the whole of it (the link, the line).
+            parts.append(
+                "saved but not loaded at boot: "
+                + ", ".join(f"{c.tool} ({c.why.split(' (')[0]})" for c in idle)
+            )
         if not booting and not maybe:
             parts.insert(0, "no saved firewall configuration loads at boot: nothing will filter")
         return "; ".join(parts)
