@@ -13,12 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .firewall import Flow, HostFirewall, Judgement, judge
+from .firewall.assemble import REMEDY
 from .firewall.model import Ruleset
 from .firewall.saved import NOTHING_SAVED, SavedFirewall, judge_saved
 
 FIREWALL_MODES = ("live", "saved", "both")
 AUTO = "auto"
 LIVE, SAVED = "live", "saved"
+NOTHING_NOW = "no firewall rules are loaded now"
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,10 @@ class JudgedFirewall:
                 words = f"judged: the running rules ({', '.join(judgement.judged)})"
         else:
             assert self.saved is not None
-            words = f"judged: the saved configuration the host boots with: {self.saved.summary}"
+            summary = self.saved.summary
+            if judgement is not None and judgement.nothing_filters and self.why == NOTHING_NOW:
+                return f"nothing filters: {NOTHING_NOW}; {summary}"
+            words = f"judged: the saved configuration the host boots with: {summary}"
             if self.saved.nothing_saved:
                 words = f"judged: the saved configuration: {NOTHING_SAVED}"
         return f"{words} ({self.why})" if self.why else words
@@ -67,17 +72,22 @@ class JudgedFirewall:
 def choose_firewall(mode: str, live: HostFirewall, saved: Callable[[], SavedFirewall]) -> JudgedFirewall:
     """The firewall the checks judge under `mode` (live, saved, both or auto); `saved` is read on demand.
 
-    `both` judges the running rules here; the drift controls compare them with the boot's.
+    `both` judges the running rules here; the drift controls compare them with the boot's. `auto`
+    judges the saved configuration only where the running rules could refuse nothing, or where the
+    host would not let them be listed at all (a container build has no right to); never where rules
+    are known to be loaded but cannot be evaluated (then the check says why it cannot judge).
     """
     if mode in (LIVE, "both"):
         return JudgedFirewall(LIVE, "", live)
     if mode == SAVED:
         return JudgedFirewall(SAVED, "", live, saved())
     if live.unreadable:
+        if not live.unreadable.endswith(REMEDY):
+            return JudgedFirewall(LIVE, "", live)
         why = f"the running rules cannot be read: {live.unreadable}"
         return JudgedFirewall(SAVED, why, live, saved())
     if nothing_loaded(live.ruleset):
-        return JudgedFirewall(SAVED, "no firewall rules are loaded now", live, saved())
+        return JudgedFirewall(SAVED, NOTHING_NOW, live, saved())
     return JudgedFirewall(LIVE, "", live)
 
 

@@ -11,6 +11,7 @@ from pytest_backupnet.cases import Case
 from pytest_backupnet.check_record import CheckRecord
 from pytest_backupnet.controls import all_controls
 from pytest_backupnet.firewall import Flow, read_host_firewall
+from pytest_backupnet.firewall.assemble import REMEDY
 from pytest_backupnet.firewall.saved import (
     SAVED_COMMANDS,
     SAVED_FILE_GLOBS,
@@ -85,7 +86,8 @@ def test_a_mask_is_read_through_readlink_and_an_unknown_link_stays_unknown() -> 
 
 
 def test_the_saved_configuration_is_judged_where_nothing_is_loaded_or_readable() -> None:
-    unreadable = replace(NOTHING_LOADED, unreadable="nft: Operation not permitted: run with --sudo")
+    unreadable = replace(NOTHING_LOADED, unreadable=f"nft: Operation not permitted: {REMEDY}")
+    unevaluable = replace(NOTHING_LOADED, unreadable="no tool lists the tables the kernel has (inet x)")
     calls: list[int] = []
 
     def saved() -> object:
@@ -99,6 +101,7 @@ def test_the_saved_configuration_is_judged_where_nothing_is_loaded_or_readable()
             ("empty", "auto", NOTHING_LOADED),
             ("empty-tables", "auto", EMPTY),
             ("unreadable", "auto", unreadable),
+            ("unevaluable", "auto", unevaluable),
             ("live", "live", NOTHING_LOADED),
             ("both", "both", unreadable),
             ("saved", "saved", LOADED),
@@ -109,12 +112,14 @@ def test_the_saved_configuration_is_judged_where_nothing_is_loaded_or_readable()
         "empty": "saved",
         "empty-tables": "saved",
         "unreadable": "saved",
+        "unevaluable": "live",
         "live": "live",
         "both": "live",
         "saved": "saved",
     }
     assert EMPTY.ruleset.base and len(calls) == 4, "the saved configuration is read only where it is judged"
     assert chosen["empty"].why == "no firewall rules are loaded now"
+    assert "kernel has (inet x)" in chosen["unevaluable"].cannot_read(chosen["unevaluable"].judge(INBOUND))
     assert "Operation not permitted" in chosen["unreadable"].why
     judgement = chosen["empty"].judge(INBOUND)
     (segment,) = judgement.segments
@@ -193,10 +198,18 @@ def test_the_probe_reads_the_saved_configuration_unless_only_the_running_rules_a
 def test_drift_controls_apply_with_both_only(pytester: pytest.Pytester) -> None:
     args = ["--profile", "commercial", "--collect-only", "-q", "--hosts", "ssh://web1,ssh://web2"]
     default = pytester.runpytest(*args).stdout.str()
-    assert "test_agent_firewall_inbound_drift[none]" in default
+    assert "test_boot_drift_inbound[none]" in default
     both = pytester.runpytest(*args, "--backupnet-firewall", "both").stdout.str()
-    assert "test_agent_firewall_inbound_drift[web1-2548]" in both
-    assert "test_egress_firewall_drift[web2-8087]" in both
+    assert "test_boot_drift_inbound[web1-2548]" in both
+    assert "test_boot_drift_egress[web2-8087]" in both
     wrong = pytester.runpytest_subprocess("--profile", "commercial", "--backupnet-firewall", "running")
     assert wrong.ret == pytest.ExitCode.USAGE_ERROR
     assert "invalid choice: 'running'" in wrong.stderr.str()
+
+
+def test_nothing_loaded_now_nor_at_boot_reads_as_nothing_filters() -> None:
+    nothing = choose_firewall("auto", NOTHING_LOADED, lambda: read_saved_firewall({}, runner_nft=False))
+    assert nothing.source == "saved" and nothing.judged_by(nothing.judge(INBOUND)) == (
+        "nothing filters: no firewall rules are loaded now; "
+        "no saved firewall configuration: nothing will filter at boot"
+    )

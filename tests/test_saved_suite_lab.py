@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -27,6 +28,7 @@ FIREWALL_CHECKS = (
     "test_egress_firewall[local-8087]",
     "test_agent_firewall_inbound[local-2548]",
 )
+CHECK_NAMES = {check.split("[")[0] for check in FIREWALL_CHECKS}
 # The exit status each image is built to give with the lab profile (minimum and inbound peers
 # 198.19.1.0/24): 1 where its firewall refuses the agent's traffic there, else 0.
 GATE = {
@@ -39,6 +41,9 @@ GATE = {
     "persistent-minimum-legacy": 0,
     "iptables-services-default-nft": 1,
 }
+# Root in a user namespace of its own: the files are readable, the host's rules cannot be listed.
+CONTAINER_ROOT = ("unshare", "--user", "--map-root-user")
+NOTHING_BOOTS = ("nothing-enabled", "ufw-disabled")
 NOTHING = SavedConfig("nothing-enabled", lambda host: None, ())
 CONFIGS = {c.name: c for c in [NOTHING, *SAVED_CONFIGS] if c.name in GATE}
 BY_HAND_DROP = (
@@ -63,6 +68,22 @@ def _gate(config: SavedConfig, index: int, workdir: Path) -> tuple[InsideRun, In
         booted = run_inside(host, workdir / config.name, "booted", "--backupnet-firewall", "live")
         return from_files, booted
     except Exception as exc:  # reported by the image's own test
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        host.stop()
+
+
+def _container_build(index: int, workdir: Path) -> tuple[InsideRun, InsideRun] | str:
+    """A booted image audited by root without the right to list its rules, as `docker build` runs."""
+    config = next(c for c in SAVED_CONFIGS if c.name == "firewalld-agent-open")
+    host = image_host(f"c{index:02d}", workdir / "container-build", config.setup)
+    try:
+        config.write(host)
+        boot(host, config.boot)
+        live = run_inside(host, workdir / "container-build", "live", "--backupnet-firewall", "live")
+        blind = run_inside(host, workdir / "container-build", "blind", prefix=CONTAINER_ROOT)
+        return live, blind
+    except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     finally:
         host.stop()
@@ -93,6 +114,7 @@ def gates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
     with ThreadPoolExecutor(5) as pool:
         futures = {name: pool.submit(_gate, c, i, workdir) for i, (name, c) in enumerate(CONFIGS.items())}
         futures.update({name: pool.submit(_by_hand, name, i, workdir) for i, name in enumerate(BY_HAND)})
+        futures["container-build"] = pool.submit(_container_build, 0, workdir)
         yield {name: future.result() for name, future in futures.items()}
 
 
@@ -104,12 +126,26 @@ def test_the_image_gate_exits_as_the_booted_image(gates: dict[str, object], name
     assert booted.rc == GATE[name], booted.output[-3000:]
     assert from_files.rc == booted.rc, from_files.output[-3000:]
     assert from_files.statuses() == booted.statuses()
+    junit = ElementTree.parse(from_files.junit).getroot()
+    said = [
+        case.findtext("system-out") or ""
+        for case in junit.iter("testcase")
+        if case.get("name", "").split("[")[0] in CHECK_NAMES
+    ]
+    assert len(said) == 3 and all("firewall: saved" in text for text in said), said
     for check in FIREWALL_CHECKS:
         saved, live = from_files.record(check), booted.record(check)
         assert (saved["firewall"], live["firewall"]) == ("saved", "live")
         assert saved["firewall_why"] == "no firewall rules are loaded now"
         assert saved.get("observed") == live.get("observed"), (saved, live)
-        assert "judged: the saved configuration" in saved.get("evidence", saved.get("message", ""))
+        said = saved.get("evidence", "") + saved.get("message", "")
+        if name in NOTHING_BOOTS:
+            assert (
+                "nothing filters: no firewall rules are loaded now; no saved firewall configuration loads"
+                in said
+            )
+        else:
+            assert "judged: the saved configuration the host boots with: boots with" in said
 
 
 def test_rules_opened_by_hand_are_lost_at_the_next_reboot(gates: dict[str, object]) -> None:
@@ -118,14 +154,14 @@ def test_rules_opened_by_hand_are_lost_at_the_next_reboot(gates: dict[str, objec
     both, saved, default = runs["both"], runs["saved"], runs[""]  # type: ignore[index]
     inbound, drift = (
         both.record(FIREWALL_CHECKS[2]),
-        both.record("test_agent_firewall_inbound_drift[local-2548]"),
+        both.record("test_boot_drift_inbound[local-2548]"),
     )
     assert (inbound["status"], inbound["firewall"]) == ("pass", "live")
     assert (drift["status"], drift["observed"]) == ("fail", "lost-at-boot"), drift
     assert (
         "/etc/default/ufw" in drift["evidence"] and "next reboot breaks the requirement" in drift["message"]
     )
-    assert both.record("test_egress_firewall_drift[local-8086]")["observed"] == "no-drift"
+    assert both.record("test_boot_drift_egress[local-8086]")["observed"] == "no-drift"
     assert both.rc == 1 and default.rc == 0, "by default the running rules are judged: they let 2548 in"
     assert saved.record(FIREWALL_CHECKS[2])["status"] == "fail" and saved.rc == 1
 
@@ -138,7 +174,20 @@ def test_rules_closed_by_hand_fail_now_and_the_drift_says_the_boot_would_allow_i
     both, saved = runs["both"], runs["saved"]  # type: ignore[index]
     inbound = both.record(FIREWALL_CHECKS[2])
     assert (inbound["status"], inbound["observed"]) == ("fail", "dropped") and "byhand" in inbound["message"]
-    drift = both.record("test_agent_firewall_inbound_drift[local-2548]")
+    drift = both.record("test_boot_drift_inbound[local-2548]")
     assert (drift["status"], drift["observed"]) == ("warn", "drift"), drift
     assert "rules added by hand" in drift["warnings"][0]
     assert saved.rc == 0 and both.rc == 1
+
+
+def test_a_build_without_the_right_to_list_rules_judges_the_saved_configuration(
+    gates: dict[str, object],
+) -> None:
+    found = gates["container-build"]
+    assert not isinstance(found, str), found
+    live, blind = found  # type: ignore[misc]
+    assert blind.rc == live.rc == 0 and blind.statuses() == live.statuses(), blind.output[-3000:]
+    for check in FIREWALL_CHECKS:
+        record = blind.record(check)
+        assert record["firewall"] == "saved" and "run with --sudo" in record["firewall_why"], record
+        assert "boots with firewalld (firewalld.service)" in record["evidence"]

@@ -76,7 +76,7 @@ def test_egress_firewall(
     rationale="Rules changed by hand and never saved are lost at the next reboot: a host that passes "
     "today must still let the backup traffic out after it. Judged with --backupnet-firewall both.",
 )
-def test_egress_firewall_drift(
+def test_boot_drift_egress(
     case: Case,
     firewall_pair: tuple[JudgedFirewall, JudgedFirewall],
     backupnet_profile: Profile,

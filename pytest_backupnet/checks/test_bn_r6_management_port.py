@@ -108,7 +108,7 @@ def test_agent_firewall_inbound(
     rationale="Rules changed by hand and never saved are lost at the next reboot: an agent manageable "
     "today must stay manageable after it. Judged with --backupnet-firewall both.",
 )
-def test_agent_firewall_inbound_drift(
+def test_boot_drift_inbound(
     case: Case,
     firewall_pair: tuple[JudgedFirewall, JudgedFirewall],
     backupnet_profile: Profile,

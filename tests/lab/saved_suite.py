@@ -51,6 +51,7 @@ class InsideRun:
     rc: int
     output: str
     records: list[dict[str, Any]]
+    junit: Path
 
     def statuses(self) -> dict[str, str]:
         return {r["nodeid"].split("::")[-1]: r["status"] for r in self.records}
@@ -61,8 +62,12 @@ class InsideRun:
         return found[0]
 
 
-def run_inside(host: LabHost, workdir: Path, name: str, *args: str) -> InsideRun:
-    """`pytest --profile image-lab.yaml -m "not network" ARGS` inside the host, from `workdir`."""
+def run_inside(
+    host: LabHost, workdir: Path, name: str, *args: str, prefix: tuple[str, ...] = ()
+) -> InsideRun:
+    """`pytest --profile image-lab.yaml -m "not network" ARGS` inside the host, from `workdir`, run
+    by `prefix` (e.g. `unshare --user --map-root-user`: root without the right to list the rules,
+    as in a container build)."""
     evidence = workdir / f"{name}.json"
     evidence.unlink(missing_ok=True)
     result = host.run(
@@ -71,6 +76,7 @@ def run_inside(host: LabHost, workdir: Path, name: str, *args: str) -> InsideRun
         'cd "$1" && shift && exec "$@"',
         "sh",
         str(workdir),
+        *prefix,
         sys.executable,
         "-m",
         "pytest",
@@ -91,4 +97,4 @@ def run_inside(host: LabHost, workdir: Path, name: str, *args: str) -> InsideRun
         env={"PYTHONPATH": WORKTREE},
     )
     records = json.loads(evidence.read_text())["records"] if evidence.exists() else []
-    return InsideRun(result.returncode, result.stdout + result.stderr, records)
+    return InsideRun(result.returncode, result.stdout + result.stderr, records, workdir / f"{name}.xml")
