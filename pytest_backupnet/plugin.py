@@ -29,7 +29,8 @@ MARKERS = {
     "preflight": "the suite reaches the host: the condition for every other check",
     "outbound": "a connection the agent opens to the backup service",
     "inbound": "a connection Central Control or the portal opens to the agent",
-    "network": "needs live network access (DNS, TCP connects); -m 'not network' reads files only",
+    "network": "needs the live network (DNS, TCP connects, listening sockets); -m 'not network' "
+    "reads files and the firewall only: the image-build gate",
     **{f"bn_r{n}": f"verifies requirement BN-R{n} (REQUIREMENTS.md)" for n in range(1, 10)},
 }
 PROFILE_HELP = "audit against this profile: a shipped name, a name on --profile-path, or a YAML file"

@@ -65,6 +65,9 @@ def test_markers_select_checks(pytester: pytest.Pytester) -> None:
     no_network = pytester.runpytest(*args, "-m", "not network").stdout.str()
     assert "test_agent_config_no_ip_literal[local]" in no_network
     assert "test_outbound_tcp" not in no_network and "test_dns_resolution" not in no_network
+    # An image being built runs no agent: its listening sockets are the live network too.
+    assert "test_agent_listening" not in no_network and "test_agent_legacy_port" not in no_network
+    assert "test_egress_firewall" in no_network and "test_agent_firewall_inbound" in no_network
     r2 = pytester.runpytest(*args, "-m", "bn_r2").stdout.str()
     assert "12/34 tests collected" in r2
     inbound = pytester.runpytest(*args, "-m", "inbound").stdout.str()
