@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from .dnsquery import split_server
+from .firewall_view import AUTO
 from .profile import Profile, ProfileError, load_profile
 from .redaction import redact_args
 from .sanitize import terminal_text
@@ -32,6 +33,7 @@ class Audit:
     command_line: tuple[str, ...]  # as typed, credentials masked: it is printed to reproduce the run
     today: dt.date
     control_dir: Path
+    firewall: str = AUTO  # --backupnet-firewall: live | saved | both | auto (firewall_view)
 
     @property
     def host_names(self) -> list[str]:
@@ -79,6 +81,7 @@ def build_audit(config: pytest.Config, profile_ref: str) -> Audit:
         command_line=tuple(redact_args(config.invocation_params.args)),
         today=dt.datetime.now(dt.UTC).date(),
         control_dir=control_dir,
+        firewall=config.getoption("backupnet_firewall", None) or AUTO,
     )
 
 

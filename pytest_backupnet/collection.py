@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from .audit import Audit
@@ -9,6 +11,14 @@ from .cases import RUNNER, Case, build_cases
 from .check_record import RECORD_KEY, CheckRecord
 from .controls import PREFLIGHT, control_of
 from .needs import NETWORK, needs_of
+
+# Controls that only a run option makes applicable: without it, one skipped item says which option.
+ONLY_WITH: dict[str, tuple[Callable[[Audit], bool], str]] = {
+    "firewall-both": (
+        lambda audit: audit.firewall == "both",
+        "drift is judged with --backupnet-firewall both",
+    ),
+}
 
 
 class SuiteCollection:
@@ -23,6 +33,12 @@ class SuiteCollection:
         if declared is None or "case" not in metafunc.fixturenames:
             return
         audit = self.audit
+        if declared.only_with and not ONLY_WITH[declared.only_with][0](audit):
+            reason = f"not applicable: {ONLY_WITH[declared.only_with][1]}"
+            metafunc.parametrize(
+                "case", [pytest.param(None, id="none", marks=pytest.mark.skip(reason=reason))]
+            )
+            return
         cases = build_cases(declared.cases, audit.profile, audit.host_names, audit.dns_servers)
         params = [pytest.param(case, id=case.id) for case in cases]
         if not params:

@@ -20,6 +20,8 @@ PREFLIGHT = "preflight.host-reachable"
 DIRECTIONS = ("outbound", "inbound")
 _ID = re.compile(r"^(BN-R[1-9]|preflight)\.[a-z0-9]+(-[a-z0-9]+)*$")
 _ATTRIBUTE = "backupnet_control"
+# Run options a control may need to apply (`only_with`); collection.ONLY_WITH says when each holds.
+RUN_OPTIONS = ("firewall-both",)
 CheckFunction = TypeVar("CheckFunction", bound=Callable[..., None])
 
 
@@ -34,6 +36,7 @@ class Control:
     cases: str  # which items it has: one per host, per endpoint and port, ... (cases.CASE_KINDS)
     direction: str | None
     where: str  # the test function, as a pytest node id relative to the package
+    only_with: str = ""  # a run option it needs (collection.ONLY_WITH), else one skipped item
 
     @property
     def markers(self) -> list[str]:
@@ -53,6 +56,7 @@ def control(
     rationale: str,
     cases: str,
     direction: str | None = None,
+    only_with: str = "",
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Declare a test function a compliance control; its markers follow from the declaration."""
 
@@ -62,12 +66,20 @@ def control(
         unknown = [r for r in requirements if r not in REQUIREMENTS]
         if unknown or not requirements or control_id.split(".")[0] != requirements[0]:
             raise ValueError(f"control {control_id}: requirements {list(requirements)} (first names the id)")
-        if cases not in CASE_KINDS or direction not in (None, *DIRECTIONS):
-            raise ValueError(f"control {control_id}: cases {cases!r}, direction {direction!r}")
+        if (
+            cases not in CASE_KINDS
+            or direction not in (None, *DIRECTIONS)
+            or only_with not in ("", *RUN_OPTIONS)
+        ):
+            raise ValueError(
+                f"control {control_id}: cases {cases!r}, direction {direction!r}, only_with {only_with!r}"
+            )
         module = inspect.getmodule(function)
         path = Path(module.__file__ if module and module.__file__ else "?")
         where = f"{path.parent.parent.name}/{path.parent.name}/{path.name}::{function.__name__}"
-        declared = Control(control_id, tuple(requirements), title, rationale, cases, direction, where)
+        declared = Control(
+            control_id, tuple(requirements), title, rationale, cases, direction, where, only_with
+        )
         setattr(function, _ATTRIBUTE, declared)
         for name in declared.markers:
             function = getattr(pytest.mark, name)(function)

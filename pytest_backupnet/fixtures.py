@@ -13,7 +13,9 @@ from .check_record import RECORD_KEY
 from .configscan import hosts_file_names as names_in_hosts_file
 from .controls import PREFLIGHT
 from .dnsquery import RunnerResolution, query_addresses
-from .firewall import FIREWALL_FILES, Flow, HostFirewall, Judgement, judge, read_host_firewall
+from .firewall import FIREWALL_FILES, Flow, HostFirewall, Judgement, read_host_firewall
+from .firewall.saved import SavedFirewall, files_from_probe, read_saved_firewall
+from .firewall_view import JudgedFirewall, boot_firewall, choose_firewall
 from .fleet import HostObservation, InboundResult
 from .listeners import Listener
 from .needs import Need, observes
@@ -156,31 +158,63 @@ def host_firewall(observation: HostObservation) -> HostFirewall:
     return found
 
 
-def _judged(host: HostFirewall, direction: str, port: int, subnets: Sequence[IPNetwork]) -> Judgement:
-    judgement = judge(host, Flow(direction, port, tuple(subnets)))
+def _saved_firewall(observation: HostObservation) -> SavedFirewall:
+    """The saved configurations the host boots with, read once per host, when a check needs them."""
+    found = observation.derived.get("saved_firewall")
+    if not isinstance(found, SavedFirewall):
+        report = observation.report
+        assert report is not None
+        # The runner's own nft loads nftables scripts where it may, in a namespace made for it.
+        found = read_saved_firewall(files_from_probe(report.files, report.commands), runner_nft=True)
+        observation.derived["saved_firewall"] = found
+    return found
+
+
+@pytest.fixture
+def judged_firewall(
+    observation: HostObservation, host_firewall: HostFirewall, backupnet_audit: Audit, verdict: Verdict
+) -> JudgedFirewall:
+    """The firewall the checks judge (--backupnet-firewall), named in the record whatever the outcome."""
+    chosen = choose_firewall(backupnet_audit.firewall, host_firewall, lambda: _saved_firewall(observation))
+    verdict.note(firewall=chosen.source, **({"firewall_why": chosen.why} if chosen.why else {}))
+    return chosen
+
+
+def _judged(firewall: JudgedFirewall, direction: str, port: int, subnets: Sequence[IPNetwork]) -> Judgement:
+    judgement = firewall.judge(Flow(direction, port, tuple(subnets)))
     if judgement.unreadable:
-        raise NotEvaluated("unreadable", f"cannot read the host firewall: {judgement.unreadable}")
+        raise NotEvaluated("unreadable", firewall.cannot_read(judgement))
     return judgement
 
 
 @pytest.fixture
 def egress_judgements(
-    case: Case, host_firewall: HostFirewall, backupnet_profile: Profile
+    case: Case, judged_firewall: JudgedFirewall, backupnet_profile: Profile
 ) -> dict[str, Judgement]:
-    """The host firewall's verdicts for the agent's connections out to the egress subnets, by kind."""
+    """The judged firewall's verdicts for the agent's connections out to the egress subnets, by kind."""
     assert case.port is not None
     egress = backupnet_profile.egress
     return {
-        kind: _judged(host_firewall, "egress", case.port, subnets)
+        kind: _judged(judged_firewall, "egress", case.port, subnets)
         for kind, subnets in (("recommended", egress.recommended), ("minimum", egress.minimum))
     }
 
 
 @pytest.fixture
-def inbound_judgement(case: Case, host_firewall: HostFirewall, backupnet_profile: Profile) -> Judgement:
-    """The host firewall's verdicts for connections in to the management port from the private network."""
+def inbound_judgement(case: Case, judged_firewall: JudgedFirewall, backupnet_profile: Profile) -> Judgement:
+    """The judged firewall's verdicts for connections in to the management port from the private network."""
     assert case.port is not None
-    return _judged(host_firewall, "inbound", case.port, backupnet_profile.agent.inbound_from)
+    return _judged(judged_firewall, "inbound", case.port, backupnet_profile.agent.inbound_from)
+
+
+@pytest.fixture
+def firewall_pair(
+    observation: HostObservation, host_firewall: HostFirewall, verdict: Verdict
+) -> tuple[JudgedFirewall, JudgedFirewall]:
+    """The running rules and the configuration the host boots with, for drift (--backupnet-firewall both)."""
+    verdict.note(firewall="both")
+    saved = _saved_firewall(observation)
+    return JudgedFirewall("live", "", host_firewall), boot_firewall(host_firewall, saved)
 
 
 @observes(Need.INBOUND)

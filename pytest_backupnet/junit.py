@@ -11,7 +11,19 @@ import pytest
 # record_testsuite_property fixture and report writer use.
 from _pytest.junitxml import bin_xml_escape, xml_key
 
-FIELDS = ("control", "requirement", "host", "check", "endpoint", "port", "observed", "evidence", "status")
+# `firewall`: which firewall a firewall check judged (live: the running rules; saved: the boot's).
+FIELDS: tuple[str, ...] = (
+    "control",
+    "requirement",
+    "host",
+    "check",
+    "endpoint",
+    "port",
+    "firewall",
+    "observed",
+    "evidence",
+    "status",
+)
 
 
 def evidence_pairs(record: dict[str, Any]) -> list[tuple[str, str]]:

@@ -20,8 +20,10 @@ class Need(enum.StrEnum):
     RUNNER_DNS = "runner-dns"  # the runner asks a named DNS server
 
 
-# Needs that send packets over the network: their checks carry the `network` marker.
-NETWORK = frozenset({Need.RESOLVE, Need.CONNECT, Need.INBOUND, Need.RUNNER_DNS})
+# Needs of the live network: packets sent (DNS, connects) or the running system's sockets. Their
+# checks carry the `network` marker, so `-m "not network"` leaves what an image being built can
+# answer: its files (agent configuration, /etc/hosts) and its firewall.
+NETWORK = frozenset({Need.RESOLVE, Need.CONNECT, Need.INBOUND, Need.RUNNER_DNS, Need.LISTEN})
 _FIXTURE_NEEDS: dict[str, frozenset[Need]] = {}
 
 

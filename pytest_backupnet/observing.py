@@ -50,7 +50,7 @@ class HostObserving:
         audit = self.audit
         self._fleet = Fleet(
             audit.targets,
-            plan_probes(session.items, audit.profile, audit.timeouts),
+            plan_probes(session.items, audit.profile, audit.timeouts, audit.firewall),
             plan_inbound(session.items),
             audit.timeouts,
             self.bucket_of,

@@ -10,6 +10,7 @@ import pytest
 from .cases import RUNNER
 from .check_record import RECORD_KEY
 from .firewall import FIREWALL_COMMANDS, FIREWALL_FILES
+from .firewall.saved import SAVED_COMMANDS, SAVED_FILE_GLOBS
 from .needs import Need, needs_of
 from .probe import ProbeRequest
 from .probe.records import PROC_NET_TCP
@@ -26,9 +27,13 @@ class _HostPlan:
 
 
 def plan_probes(
-    items: Sequence[pytest.Item], profile: Profile, timeouts: Timeouts
+    items: Sequence[pytest.Item], profile: Profile, timeouts: Timeouts, firewall: str = "live"
 ) -> dict[str, ProbeRequest]:
-    """The probe request of every host that a selected, runnable item checks."""
+    """The probe request of every host that a selected, runnable item checks.
+
+    `firewall` (--backupnet-firewall): the saved configurations are read unless only the running
+    rules are judged.
+    """
     plans: dict[str, _HostPlan] = {}
     for item in items:
         record = item.stash.get(RECORD_KEY, None)
@@ -44,21 +49,27 @@ def plan_probes(
             ports = plan.resolve.setdefault(case.endpoint, set())
             if Need.CONNECT in needs and case.port is not None:
                 ports.add(case.port)
-    return {host: _request(plan, profile, timeouts) for host, plan in plans.items()}
+    return {host: _request(plan, profile, timeouts, firewall) for host, plan in plans.items()}
 
 
-def _request(plan: _HostPlan, profile: Profile, timeouts: Timeouts) -> ProbeRequest:
+def _request(plan: _HostPlan, profile: Profile, timeouts: Timeouts, firewall: str) -> ProbeRequest:
     read = [HOSTS_FILE] if Need.HOSTS_FILE in plan.needs else []
     if Need.LISTEN in plan.needs:
         read += PROC_NET_TCP
+    globs = list(profile.agent.config_files) if Need.CONFIG in plan.needs else []
+    commands: dict[str, Sequence[str]] = {}
     if Need.FIREWALL in plan.needs:
         read += [path for path in FIREWALL_FILES if path not in read]
+        commands.update(FIREWALL_COMMANDS)
+        if firewall != "live":
+            globs += [pattern for pattern in SAVED_FILE_GLOBS if pattern not in globs]
+            commands.update(SAVED_COMMANDS)
     return ProbeRequest(
         timeouts,
         resolve={name: sorted(ports) for name, ports in plan.resolve.items()},
-        globs=list(profile.agent.config_files) if Need.CONFIG in plan.needs else [],
+        globs=globs,
         read=read,
-        commands=FIREWALL_COMMANDS if Need.FIREWALL in plan.needs else {},
+        commands=commands,
     )
 
 

@@ -15,6 +15,7 @@ from .collection import SuiteCollection
 from .controls import all_controls, format_controls
 from .evidence import EVIDENCE_KEY, Evidence
 from .exitstatus import ExitStatus
+from .firewall_view import FIREWALL_MODES
 from .junit import JunitEvidence
 from .observing import OBSERVING_KEY, HostObserving
 from .probe import IMPLEMENTATIONS
@@ -28,7 +29,8 @@ MARKERS = {
     "preflight": "the suite reaches the host: the condition for every other check",
     "outbound": "a connection the agent opens to the backup service",
     "inbound": "a connection Central Control or the portal opens to the agent",
-    "network": "needs live network access (DNS, TCP connects); -m 'not network' reads files only",
+    "network": "needs the live network (DNS, TCP connects, listening sockets); -m 'not network' "
+    "reads files and the firewall only: the image-build gate",
     **{f"bn_r{n}": f"verifies requirement BN-R{n} (REQUIREMENTS.md)" for n in range(1, 10)},
 }
 PROFILE_HELP = "audit against this profile: a shipped name, a name on --profile-path, or a YAML file"
@@ -105,6 +107,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="backupnet_waivers",
         metavar="PATH",
         help="accepted exceptions (YAML): requirement, host glob, justification, owner, expiry",
+    )
+    group.addoption(
+        "--backupnet-firewall",
+        dest="backupnet_firewall",
+        choices=FIREWALL_MODES,
+        default=None,
+        help="which firewall to judge: the running rules (live), the saved configuration the host boots "
+        "with (saved), or the running rules and their drift from it (both); default: live where a "
+        "ruleset is loaded and can be read, else saved (image builds)",
     )
     group.addoption(
         "--backupnet-probe",

@@ -27,6 +27,10 @@ class Verdict:
             self._record.evidence = evidence
         self._record.details.update(details)
 
+    def note(self, **details: Any) -> None:
+        """Details of the record that are no observation (which firewall was judged, ...)."""
+        self._record.details.update(details)
+
     def warn(self, message: str) -> None:
         """A finding that does not fail the check (drift, a non-default port, ...)."""
         self._record.warnings.append(message)

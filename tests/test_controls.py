@@ -13,8 +13,8 @@ from pytest_backupnet.controls import PREFLIGHT, all_controls, control
 def test_every_check_is_a_control_with_a_stable_id() -> None:
     controls = all_controls()
     ids = [c.id for c in controls]
-    assert len(ids) == len(set(ids)) == 11
-    assert PREFLIGHT in ids and "BN-R4.egress-firewall" in ids
+    assert len(ids) == len(set(ids)) == 13
+    assert PREFLIGHT in ids and "BN-R4.egress-firewall" in ids and "BN-R6.inbound-firewall-drift" in ids
     for declared in controls:
         assert re.fullmatch(r"(BN-R\d|preflight)\.[a-z0-9-]+", declared.id)
         assert declared.title and declared.rationale
@@ -35,13 +35,19 @@ def test_list_checks_touches_no_host(pytester: pytest.Pytester) -> None:
 
 
 @pytest.mark.parametrize(
-    ("control_id", "requirements", "cases"),
-    [("egress", ["BN-R4"], "host"), ("BN-R4.x", ["BN-R99"], "host"), ("BN-R4.x", ["BN-R4"], "nonsense"),
-     ("BN-R4.x", ["BN-R5"], "host")],
+    ("control_id", "requirements", "cases", "only_with"),
+    [("egress", ["BN-R4"], "host", ""), ("BN-R4.x", ["BN-R99"], "host", ""),
+     ("BN-R4.x", ["BN-R4"], "nonsense", ""), ("BN-R4.x", ["BN-R5"], "host", ""),
+     ("BN-R4.x", ["BN-R4"], "host", "firewall-sometimes")],
 )  # fmt: skip
-def test_a_malformed_declaration_is_refused(control_id: str, requirements: list[str], cases: str) -> None:
+def test_a_malformed_declaration_is_refused(
+    control_id: str, requirements: list[str], cases: str, only_with: str
+) -> None:
     with pytest.raises(ValueError, match="control"):
-        control(control_id, requirements=requirements, title="t", rationale="r", cases=cases)(lambda: None)
+        declare = control(
+            control_id, requirements=requirements, title="t", rationale="r", cases=cases, only_with=only_with
+        )
+        declare(lambda: None)
 
 
 SYNTHETIC = """

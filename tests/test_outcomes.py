@@ -52,7 +52,7 @@ def test_evidence_is_written_without_the_terminal(pytester: pytest.Pytester, tmp
     )
     assert result.ret == 6
     document = json.loads(evidence.read_text())
-    assert len(document["records"]) == 32 and document["run"]["exit_status"] == 6
+    assert len(document["records"]) == 34 and document["run"]["exit_status"] == 6
 
 
 @pytest.mark.parametrize(

@@ -40,12 +40,12 @@ def test_either_plugin_may_load_first(
     plugins = [arg for name in [*order, "testinfra.plugin"] for arg in ("-p", name)]
     result = pytester.runpytest_subprocess(*plugins, "--backupnet-profile", "usgov", "--collect-only", "-q")
     assert result.ret == 0, result.stderr.str()
-    assert "13 tests collected" in result.stdout.str()
+    assert "15 tests collected" in result.stdout.str()
 
 
 def test_profile_is_short_for_backupnet_profile_when_free(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--profile", "usgov", "--collect-only", "-q")
-    assert "13 tests collected" in result.stdout.str()
+    assert "15 tests collected" in result.stdout.str()
 
 
 def test_missing_inventory_is_a_usage_error(pytester: pytest.Pytester) -> None:

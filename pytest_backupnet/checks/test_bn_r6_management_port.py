@@ -6,8 +6,17 @@ import pytest
 
 from pytest_backupnet.cases import Case
 from pytest_backupnet.controls import control
-from pytest_backupnet.firewall import Judgement
-from pytest_backupnet.firewall_findings import cannot_judge, fail_refused, judged_by, refused, unknown
+from pytest_backupnet.firewall import Flow, Judgement
+from pytest_backupnet.firewall_findings import (
+    cannot_judge,
+    drift_between,
+    fail_refused,
+    judged_by,
+    refused,
+    report_drift,
+    unknown,
+)
+from pytest_backupnet.firewall_view import JudgedFirewall
 from pytest_backupnet.fleet import InboundResult
 from pytest_backupnet.listeners import Listener, port_state
 from pytest_backupnet.profile import Profile
@@ -67,7 +76,11 @@ def test_agent_listening(
     "Control's connections, or drops the agent's replies on their way out.",
 )
 def test_agent_firewall_inbound(
-    case: Case, inbound_judgement: Judgement, backupnet_profile: Profile, verdict: Verdict
+    case: Case,
+    inbound_judgement: Judgement,
+    judged_firewall: JudgedFirewall,
+    backupnet_profile: Profile,
+    verdict: Verdict,
 ) -> None:
     assert case.port is not None
     subnets = ", ".join(map(str, backupnet_profile.agent.inbound_from))
@@ -77,10 +90,39 @@ def test_agent_firewall_inbound(
             case.port,
             refused(inbound_judgement),
             f"to the management port {case.port} from {subnets}",
+            judged_firewall,
         )
     if unknown(inbound_judgement):
-        cannot_judge(unknown(inbound_judgement), f"for tcp/{case.port} in from {subnets}")
-    verdict.observe("allowed", f"tcp/{case.port} from {subnets}: accepted ({judged_by(inbound_judgement)})")
+        cannot_judge(unknown(inbound_judgement), f"for tcp/{case.port} in from {subnets}", judged_firewall)
+    judged = judged_by(inbound_judgement, judged_firewall)
+    verdict.observe("allowed", f"tcp/{case.port} from {subnets}: accepted ({judged})")
+
+
+@control(
+    "BN-R6.inbound-firewall-drift",
+    requirements=["BN-R6"],
+    direction="inbound",
+    cases="management_port",
+    only_with="firewall-both",
+    title="The firewall the host boots with lets in what the running rules let in",
+    rationale="Rules changed by hand and never saved are lost at the next reboot: an agent manageable "
+    "today must stay manageable after it. Judged with --backupnet-firewall both.",
+)
+def test_boot_drift_inbound(
+    case: Case,
+    firewall_pair: tuple[JudgedFirewall, JudgedFirewall],
+    backupnet_profile: Profile,
+    verdict: Verdict,
+) -> None:
+    assert case.port is not None
+    live, boot = firewall_pair
+    subnets = backupnet_profile.agent.inbound_from
+    report_drift(
+        verdict,
+        drift_between(live, boot, Flow("inbound", case.port, subnets)),
+        f"to the management port {case.port} from {', '.join(map(str, subnets))}",
+        boot,
+    )
 
 
 @control(

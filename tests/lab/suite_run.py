@@ -57,6 +57,11 @@ def run_suite(
     """
     evidence = workdir / "evidence.json"
     evidence.unlink(missing_ok=True)
+    if not any(a.startswith("--backupnet-firewall") for a in args):
+        # The lab's hosts share this machine's /etc, where installing firewalld enabled it: by default
+        # a host with no rules loaded would be judged on that saved configuration. These runs are
+        # about the running rules; tests/test_saved_suite_lab.py runs the default on images of its own.
+        args = [*args, "--backupnet-firewall", "live"]
 
     def limit_memory() -> None:
         if memory_limit is not None:
