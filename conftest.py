@@ -59,5 +59,5 @@ def lab_run(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
     return run_suite(
         workdir,
         [*lab.pytest_args(AUDITED), "--dns-server", "198.18.0.1", "--backupnet-timeout", "1",
-         "--html", str(workdir / "report.html")],
+         "--html", str(workdir / "report.html"), "--junitxml", str(workdir / "out.xml")],
     )  # fmt: skip

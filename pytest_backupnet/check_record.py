@@ -68,3 +68,20 @@ def inert(value: Any) -> Any:
 
 
 RECORD_KEY = pytest.StashKey[CheckRecord]()
+
+
+def report_record(report: pytest.TestReport) -> dict[str, Any]:
+    """The record a check's report carries (plain data, see `CheckRecord.as_dict`); {} for others."""
+    record = getattr(report, "backupnet", None)
+    return record if isinstance(record, dict) else {}
+
+
+def is_error_in_call(report: pytest.TestReport) -> bool:
+    """A check found not evaluable while it ran: pytest says "failed" (it calls only set-up and
+    tear-down failures errors), the reports say error, as for every check the suite could not
+    evaluate (DESIGN.md): a failure is the host breaking a requirement, nothing else."""
+    return (
+        report.when == "call"
+        and report.failed
+        and report_record(report).get("status") == Status.NOT_EVALUATED.value
+    )

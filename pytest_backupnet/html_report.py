@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from .check_record import is_error_in_call, report_record
 from .evidence import Evidence
 from .matrix import requirement_matrix
 from .requirements import REQUIREMENTS
@@ -20,19 +21,16 @@ CELL_STYLE = {
     "skipped": "background:#eeeeee;color:#000",
 }
 TEST_ID_CELL = '<td class="col-testId">'
+RESULT_CELL = '<td class="col-result">'
 COLUMNS = (("Control", "control"), ("Requirement", "requirement"), ("Host", "host"), ("Observed", "observed"))
-
-
-def _record(report: pytest.TestReport) -> dict[str, Any]:
-    record = getattr(report, "backupnet", None)
-    return record if isinstance(record, dict) else {}
 
 
 class HtmlReport:
     """Hooks called only when pytest-html is active."""
 
-    def __init__(self, evidence: Evidence) -> None:
+    def __init__(self, evidence: Evidence, config: pytest.Config) -> None:
         self.evidence = evidence
+        self.config = config
 
     @pytest.hookimpl
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
@@ -46,13 +44,27 @@ class HtmlReport:
         for index, cell in enumerate(cells):
             if cell.startswith(TEST_ID_CELL):
                 cells[index] = f"{TEST_ID_CELL}{html.escape(test_id)}</td>"
-        record = _record(report)
+        if is_error_in_call(report):
+            self._as_error(cells)
+        record = report_record(report)
         for offset, (_, key) in enumerate(COLUMNS, start=1):
             cells.insert(offset, f"<td>{html.escape(str(record.get(key, '')))}</td>")
 
+    def _as_error(self, cells: list[str]) -> None:
+        """pytest-html calls a failure in a test's call "Failed" and counts it so right after this
+        hook; the suite could not evaluate the check, which the report calls an error."""
+        counts = _html_outcome_counts(self.config)
+        if counts is None:
+            return
+        for index, cell in enumerate(cells):
+            if cell.startswith(RESULT_CELL):
+                cells[index] = f"{RESULT_CELL}Error</td>"
+                counts["failed"]["value"] -= 1
+                counts["error"]["value"] += 1
+
     @pytest.hookimpl
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
-        record = _record(report)
+        record = report_record(report)
         if not record:
             return
         rows = "".join(
@@ -106,3 +118,12 @@ class HtmlReport:
             "with a finding.</p>"
             f"<ul class='backupnet-legend'>{legend}</ul>"
         )
+
+
+def _html_outcome_counts(config: pytest.Config) -> dict[str, dict[str, Any]] | None:
+    """pytest-html's counts by outcome (its summary's "1 Failed, 2 Errors"), None if not found."""
+    for plugin in config.pluginmanager.get_plugins():
+        counts = getattr(getattr(plugin, "_report", None), "outcomes", None)
+        if isinstance(counts, dict) and {"failed", "error"} <= counts.keys():
+            return counts
+    return None

@@ -11,6 +11,8 @@ import pytest
 # record_testsuite_property fixture and report writer use.
 from _pytest.junitxml import bin_xml_escape, xml_key
 
+from .outcome import Status
+
 # `firewall`: which firewall a firewall check judged (live: the running rules; saved: the boot's).
 FIELDS: tuple[str, ...] = (
     "control",
@@ -54,10 +56,23 @@ class JunitEvidence:
         writer = self.config.stash.get(xml_key, None)
         if writer is None:
             return
+        reporter = writer.node_reporter(report)
+        if record.get("status") == Status.NOT_EVALUATED.value:
+            _failure_to_error(writer, reporter.nodes)
         pairs = evidence_pairs(record)
         if writer.family == "xunit1":
             report.user_properties = [*report.user_properties, *pairs]
             return
         node = ET.Element("system-out")
         node.text = bin_xml_escape("\n".join(f"{key}: {value}" for key, value in pairs))
-        writer.node_reporter(report).append(node)
+        reporter.append(node)
+
+
+def _failure_to_error(writer: Any, nodes: list[ET.Element]) -> None:
+    """A check found not evaluable while it ran is an `<error>`, as one found so in its set-up: the
+    suite could not evaluate it; a `<failure>` is the host breaking a requirement."""
+    for node in nodes:
+        if node.tag == "failure":
+            node.tag = "error"
+            writer.stats["failure"] -= 1
+            writer.stats["error"] += 1

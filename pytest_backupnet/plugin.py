@@ -194,7 +194,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.pluginmanager.hasplugin("html"):
             from .html_report import HtmlReport
 
-            register(HtmlReport(evidence), "backupnet-html")
+            register(HtmlReport(evidence, config), "backupnet-html")
     if config.pluginmanager.hasplugin("xdist"):
         from .xdist_scheduling import BackupnetXdist
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from .audit import Audit
+from .check_record import is_error_in_call
 from .controls import PREFLIGHT
 from .evidence import Evidence
 from .matrix import requirement_matrix
@@ -35,6 +36,12 @@ class TerminalReport:
             expired = sum(w.expired(audit.today) for w in audit.waivers)
             lines.append(f"backupnet: {len(audit.waivers)} waiver(s), {expired} expired")
         return lines
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
+        if is_error_in_call(report):
+            return "error", "E", "ERROR"
+        return None
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

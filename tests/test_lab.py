@@ -75,6 +75,16 @@ def test_minimum_subnets_only_pass_with_a_warning(lab_run: SuiteRun) -> None:
     assert {r["observed"] for r in outbound} == {"open"}
 
 
+def test_a_mark_from_outside_the_ruleset_is_not_evaluated_naming_the_rule(lab_run: SuiteRun) -> None:
+    """Dropped if something outside the ruleset marks the packet, allowed if not: never a guess."""
+    record = lab_run.record("test_egress_firewall", "marked", port=8087)
+    assert (record["outcome"], record["status"]) == ("error", "not-evaluated"), record
+    message = record["message"]
+    assert 'output handle 3 "meta mark 0x0000002a tcp dport 8087 drop"' in message, message
+    assert "(a mark set outside the ruleset) (the verdict would be accept or drop)" in message, message
+    assert lab_run.record("test_egress_firewall", "marked", port=8086)["outcome"] == "pass"
+
+
 def test_inbound_drop_seen_from_the_runner(lab_run: SuiteRun) -> None:
     inbound = lab_run.record("test_agent_inbound_from_runner", "fw")
     assert (inbound["outcome"], inbound["observed"]) == ("fail", "timeout")
@@ -138,7 +148,7 @@ def test_dead_host_is_one_clear_error_and_others_run(lab_run: SuiteRun) -> None:
     assert lab_run.rc == 6, "errors (a host not evaluated) have their own exit status"
     assert "not evaluated: host dead unreachable: ssh: connect to host" in lab_run.stdout
     assert "its 30 other checks are errors pointing here" in lab_run.stdout
-    others = [r for r in lab_run.records if r["host"] not in ("dead", "runner")]
+    others = [r for r in lab_run.records if r["host"] not in ("dead", "runner", "marked")]
     assert "error" not in {r["outcome"] for r in others}
 
 
@@ -158,7 +168,7 @@ def test_every_record_carries_the_contract_properties(lab_run: SuiteRun) -> None
     run = lab_run.document["run"]
     assert run["profile"]["name"] == "lab" and len(run["profile"]["sha256"]) == 64
     assert run["hosts"] == [
-        "good", "fw", "pinned", "legacy", "loopback", "dead", "dualstack", "nopython", "narrow",
+        "good", "fw", "pinned", "legacy", "loopback", "dead", "dualstack", "nopython", "narrow", "marked",
     ]  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -124,3 +125,48 @@ def test_junit_xunit1_carries_the_same_properties(lab: Lab, tmp_path: Path) -> N
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
     for key in CONTRACT:
         assert props[key] == str(record[key]), key
+
+
+# How each report names a status: the terminal's short summary, the JUnit element, pytest-html's
+# result. A failure is the host breaking a requirement; an error, a check the suite could not
+# evaluate, whichever phase of the test found that out (DESIGN.md).
+REPORTED_AS = {"fail": ("FAILED", "failure", "Failed"), "not-evaluated": ("ERROR", "error", "Error")}
+
+
+def html_results(dom: str) -> dict[str, str]:
+    """pytest-html's result for each test id (a check found not evaluable in set-up: `::setup`)."""
+    cells = r'<td class="col-result">(\w+)</td>(?:\s*<td>[^<]*</td>)*\s*<td class="col-testId">(.*?)</td>'
+    rows = re.findall(cells, dom)
+    return {html.unescape(test_id): result for result, test_id in rows}
+
+
+def test_every_report_tells_a_failure_from_a_check_not_evaluated(lab_run: SuiteRun, report_dom: str) -> None:
+    cases = {
+        f"{c.get('classname', '').replace('.', '/')}.py::{c.get('name')}": c
+        for c in ET.parse(lab_run.workdir / "out.xml").getroot().iter("testcase")
+    }
+    results = html_results(report_dom)
+    # The terminal names a test by its path from where pytest ran, the evidence from its rootdir.
+    summary = {
+        (w, re.sub(r"^(\.\./)+", "", n))
+        for w, n in re.findall(r"^(FAILED|ERROR) (\S+)", lab_run.stdout, re.M)
+    }
+    found_in_call = 0
+    for record in lab_run.records:
+        if record["status"] not in REPORTED_AS:
+            continue
+        word, tag, result = REPORTED_AS[record["status"]]
+        nodeid = record["nodeid"]
+        assert (word, nodeid) in summary, (record["status"], nodeid)
+        case = next(c for key, c in cases.items() if nodeid.endswith(key))
+        assert [child.tag for child in case if child.tag in ("failure", "error")] == [tag], nodeid
+        in_setup = f"{nodeid}::setup" in results
+        assert results.get(f"{nodeid}::setup" if in_setup else nodeid) == result, nodeid
+        found_in_call += record["status"] == "not-evaluated" and not in_setup
+    assert found_in_call, "no check of the lab run was found not evaluable while it ran"
+    counts = ET.parse(lab_run.workdir / "out.xml").getroot()
+    suite = counts if counts.tag == "testsuite" else next(counts.iter("testsuite"))
+    statuses = [r["status"] for r in lab_run.records]
+    assert int(suite.get("failures", -1)) == statuses.count("fail")
+    assert int(suite.get("errors", -1)) == statuses.count("not-evaluated")
+    assert f"{statuses.count('not-evaluated')} Errors" in report_dom

@@ -87,7 +87,6 @@ def userland_offline_run(userland_lab: Lab, tmp_path_factory: pytest.TempPathFac
 # Where a host cannot make TCP connects, its TCP checks are errors: never a pass, never a guess.
 NOT_EVALUATED = ("error", "not-evaluated")
 # Its unresolved name still fails its TCP check (unresolved): knowing that needs no connect.
-# Its unresolved name still fails its TCP check (unresolved): knowing that needs no connect.
 NO_CONNECTS = {
     "busybox-nonc": {k for k, v in EXPECTED.items() if v[0] == "test_outbound_tcp" and k != "unresolved-tcp"}
 }

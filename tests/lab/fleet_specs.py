@@ -40,6 +40,8 @@ LAB_HOSTS = [
             ]
         ),
     ),
+    # A mark no rule sets comes from outside the ruleset: whether 8087 is dropped cannot be known.
+    HostSpec("marked", nft=nft_rules(output=["meta mark 0x2a tcp dport 8087 drop"])),
 ]
 AUDITED = [h.name for h in LAB_HOSTS]
 # What an attacker puts where a host name or a file name is shown: markup that adds an element
