@@ -375,3 +375,64 @@ def test_marks_no_rule_sets_are_told_from_marks_rules_set() -> None:
     vmap = VerdictMap(KeyTest("mark", single(0)), ((KeyTest("mark", single(0x80)), Verdict("drop")),))
     assert outside(vmap) == (True, False)
     assert outside(KeyTest("l4proto", single(0x80)), Verdict("accept")) == (False, False)
+
+
+def bridge_ruleset(rules: list[list[dict[str, Any]]], policy: str = "accept") -> str:
+    items: list[dict[str, Any]] = [
+        {"table": {"family": "bridge", "name": "filter", "handle": 1}},
+        {
+            "chain": {
+                "family": "bridge",
+                "table": "filter",
+                "name": "INPUT",
+                "handle": 2,
+                **hook("input", 0, policy),
+            }
+        },
+    ]
+    for handle, expr in enumerate(rules, start=3):
+        items.append(
+            {
+                "rule": {
+                    "family": "bridge",
+                    "table": "filter",
+                    "chain": "INPUT",
+                    "handle": handle,
+                    "expr": expr,
+                }
+            }
+        )
+    return json.dumps({"nftables": items})
+
+
+BRIDGED_LINKS = (
+    "1: lo: <LOOPBACK,UP> mtu 65536\\    link/loopback 00:00\n"
+    "2: eth0: <UP> mtu 1500 qdisc noqueue master br0 state UP\\    link/ether aa:bb\n"
+    "3: br0: <UP> mtu 1500\\    link/ether aa:bb\n"
+)
+BRIDGE_DROP = [[match({"payload": {"protocol": "tcp", "field": "dport"}}, 2548), {"drop": None}]]
+
+
+@pytest.mark.parametrize(
+    ("links", "rules", "policy", "verdict"),
+    [
+        (BRIDGED_LINKS, BRIDGE_DROP, "accept", "unknown"),  # a port of a bridge: its chains see the frames
+        (None, BRIDGE_DROP, "accept", "unknown"),  # the links could not be listed
+        (BRIDGED_LINKS, [], "drop", "unknown"),
+        (FACTS["ip-link"], BRIDGE_DROP, "accept", "accept"),  # no bridge has a port
+        (BRIDGED_LINKS, [], "accept", "accept"),  # empty and accepting, as ebtables-nft makes them
+    ],
+    ids=["bridge-port", "links-unknown", "policy-drop", "no-bridge-port", "empty-accepting"],
+)
+def test_the_bridge_familys_chains_make_an_accept_unknown(
+    links: str | None, rules: list[list[dict[str, Any]]], policy: str, verdict: str
+) -> None:
+    """They are not evaluated: where they may see the host's frames, "allowed" is not said."""
+    link_text: str | Captured = Captured(error=NOT_INSTALLED) if links is None else links
+    judgement = judge(
+        read_host_firewall(host(nft_json=bridge_ruleset(rules, policy), ip_link=link_text)), INBOUND
+    )
+    assert {s.verdict for s in judgement.segments} == {verdict}, judgement.segments
+    if verdict == "unknown":
+        assert "bridge family chain(s) bridge filter INPUT" in str(judgement.segments[0])
+        assert not judgement.nothing_filters

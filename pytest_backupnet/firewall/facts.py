@@ -101,6 +101,8 @@ class HostFacts:
     agent_gid: int | None = None
     agent_note: str = ""
     early_demux: bool | None = None
+    # whether an interface is enslaved to another (a bridge's port, or a bond's); None: not known
+    enslaved: bool | None = None
     tcp_loose: bool | None = None  # nf_conntrack_tcp_loose: mid-stream packets start a connection
     notes: list[str] = field(default_factory=list)
 
@@ -154,14 +156,19 @@ def _lines(text: str | None) -> list[str]:
     return (text or "").splitlines()[:MAX_LINES]
 
 
+_MASTER = re.compile(r"\smaster\s+\S")
 _LINK = re.compile(r"^\d+:\s+([^:@\s]+)(?:@\S+)?:\s.*?link/(\S+)")
 
 
 def _links(text: str | None, facts: HostFacts) -> None:
+    if text is not None:
+        facts.enslaved = False
     for line in _lines(text):
         found = _LINK.match(line)
         if found:
             facts.interfaces[found.group(1)] = _LINK_TYPES.get(found.group(2), 0)
+        if _MASTER.search(line.split("\\")[0]):
+            facts.enslaved = True
 
 
 _ADDR = re.compile(r"^\d+:\s+(\S+)\s+(inet6?)\s+([0-9a-fA-F.:]+)(?:/(\d+))?(.*)$")

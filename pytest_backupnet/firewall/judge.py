@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import intervals as iv
 from .assemble import assemble
 from .evaluate import BudgetExceeded, Outcome, Walker
 from .facts import HostFacts, read_facts
 from .intervals import Intervals
-from .model import CT_STATUS, FULL_MARK, IF_TYPES, Concat, KeyTest, Ruleset, Values, VerdictMap
+from .model import CT_STATUS, FULL_MARK, IF_TYPES, BaseChain, Concat, KeyTest, Ruleset, Values, VerdictMap
 from .paths import (
     ARP_PACKETS,
     FlowPackets,
@@ -125,7 +125,45 @@ def judge(host: HostFirewall, flow: Flow, *, shortcuts: bool = True) -> Judgemen
             label = NOTHING_FILTERS
             segments += [Segment(_address(family, low), _address(family, high), "accept", label, "syn")
                          for low, high in peers]  # fmt: skip
+    bridge = _bridge_filters(host)
+    if bridge:
+        judged += [b.source for b in bridge]
+        nothing = False
+        segments = [_bridge_doubt(s, bridge) if s.verdict == "accept" else s for s in segments]
     return Judgement(tuple(_capped(segments)), tuple(dict.fromkeys(judged)), "", nothing)
+
+
+# The bridge family's hooks that see frames to and from the host itself, when its address is on a
+# bridge (frames enter and leave through the bridge's ports).
+_BRIDGE_HOST_HOOKS = ("prerouting", "input", "output", "postrouting")
+
+
+def _bridge_filters(host: HostFirewall) -> list[BaseChain]:
+    """The bridge family's base chains that may refuse the host's own traffic: those with rules or
+    a dropping policy, unless the host has no enslaved interface (then no bridge has a port)."""
+    if host.facts.enslaved is False:
+        return []
+    found = []
+    for base in host.ruleset.base:
+        if base.family != "bridge" or base.hook not in _BRIDGE_HOST_HOOKS:
+            continue
+        chain = host.ruleset.chains.get(base.chain)
+        if base.policy != "accept" or (chain is not None and chain.rules) or chain is None:
+            found.append(base)
+    return found
+
+
+def _bridge_doubt(segment: Segment, bridge: Sequence[BaseChain]) -> Segment:
+    """An accept the bridge family's chains may overrule: they are not evaluated."""
+    more = f" and {len(bridge) - 3} more" if len(bridge) > 3 else ""
+    names = ", ".join(b.label for b in bridge[:3]) + more
+    where = "the host's interfaces" if segment.decided_by == NOTHING_FILTERS else segment.decided_by
+    reason = (
+        f"bridge family chain(s) {names} see the frames of a host whose address is on a bridge, and "
+        f"bridge rules are not evaluated (accepted by {where}; the verdict would be accept, drop or "
+        "reject)"
+    )
+    return replace(segment, verdict="unknown", unknown=reason)
 
 
 def _judge_family(

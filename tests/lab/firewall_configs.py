@@ -67,6 +67,9 @@ from tests.lab import firewall_configs_managed, firewall_configs_nft  # noqa: E4
 # What each configuration is built to give, beside agreeing with the kernel: proof that it loaded.
 E, IN = "egress", "inbound"
 EXPECT: dict[str, tuple[tuple[str, int, str, str], ...]] = {
+    "ebtables-bridged-host-drops": ((IN, 2548, "198.19.50.1", "unknown"), (E, 8086, "198.19.60.1", "unknown"),
+                                    (IN, 2548, "198.19.70.1", "drop")),
+    "ebtables-bridged-host-empty": ((IN, 2548, "198.19.70.1", "drop"), (E, 8086, "198.19.60.1", "accept")),
     "nft-hardened": ((E, 8086, "198.19.1.1", "accept"), (E, 8087, "198.19.64.1", "reject"),
                      (E, 8086, "198.19.200.1", "drop"), (IN, 2548, "198.19.1.1", "accept"),
                      (IN, 2548, "198.19.200.1", "drop")),

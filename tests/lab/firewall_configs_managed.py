@@ -144,6 +144,33 @@ def _reversed_ranges(host: LabHost) -> None:
     tools.iptables_restore(host, REVERSED_RANGES_V4, "nft")
 
 
+# A host whose address is on a bridge: the bridge family's chains (ebtables-nft here, as libvirt and
+# LXC hosts have them) see its frames. Rules there are not evaluated: an accept they may overrule
+# is unknown, never "allowed".
+BRIDGED = HostSetup(bridged=True)
+
+
+@config(
+    "ebtables-bridged-host-drops",
+    BRIDGED,
+    ("198.19.50.1", "198.19.60.1", "198.19.70.1"),
+    real_tool=False,  # unknown by design: the bridge family is not evaluated
+)
+def _ebtables_drops(host: LabHost) -> None:
+    host.run("ebtables-nft", "-A", "INPUT", "-p", "IPv4", "--ip-src", "198.19.50.0/24",
+             "--ip-proto", "tcp", "--ip-dport", "2548", "-j", "DROP")  # fmt: skip
+    host.run("ebtables-nft", "-A", "OUTPUT", "-p", "IPv4", "--ip-dst", "198.19.60.0/24",
+             "--ip-proto", "tcp", "--ip-dport", "8086", "-j", "DROP")  # fmt: skip
+    tools.iptables(host, "nft", "-A", "INPUT", "-s", "198.19.70.0/24", "-p", "tcp", "-j", "DROP")
+
+
+@config("ebtables-bridged-host-empty", BRIDGED, ("198.19.70.1",))
+def _ebtables_empty(host: LabHost) -> None:
+    """The bridge family's tables as ebtables-nft makes them, empty and accepting: judged in full."""
+    host.run("ebtables-nft", "-L")
+    tools.iptables(host, "nft", "-A", "INPUT", "-s", "198.19.70.0/24", "-p", "tcp", "-j", "DROP")
+
+
 @config("legacy-policy-drop-no-rules")
 def _legacy_policy(host: LabHost) -> None:
     tools.iptables(host, "legacy", "-P", "OUTPUT", "DROP")

@@ -66,6 +66,7 @@ class HostSetup:
     egress_ports: tuple[int, ...] = (8086, 8087)
     inbound_port: int = 2548
     extra_links: tuple[str, ...] = ()  # more interfaces (unconnected), for rulesets that name them
+    bridged: bool = False  # the (one) link is the port of a bridge br0 that holds the host's address
 
 
 @dataclass
@@ -116,12 +117,18 @@ class LabHost:
                 "netns",
                 self.peer,
             )
-            _run("ip", "-n", self.netns, "addr", "add", f"{host_address}/24", "dev", interface)
+            device = interface
+            if self.setup.bridged:
+                device = "br0"
+                _run("ip", "-n", self.netns, "link", "add", device, "type", "bridge")
+                _run("ip", "-n", self.netns, "link", "set", interface, "master", device)
+                _run("ip", "-n", self.netns, "link", "set", device, "up")
+            _run("ip", "-n", self.netns, "addr", "add", f"{host_address}/24", "dev", device)
             _run("ip", "-n", self.peer, "addr", "add", f"{peer_address}/24", "dev", peer_interface)
             _run("ip", "-n", self.netns, "link", "set", interface, "up")
             _run("ip", "-n", self.peer, "link", "set", peer_interface, "up")
             target = str(PEER_NET) if len(self.setup.interfaces) == 1 else behind
-            _run("ip", "-n", self.netns, "route", "add", target, "via", peer_address, "dev", interface)
+            _run("ip", "-n", self.netns, "route", "add", target, "via", peer_address, "dev", device)
         _run("ip", "-n", self.peer, "route", "add", "local", str(PEER_NET), "dev", "lo")
         for index, name in enumerate(self.setup.extra_links):
             _run("ip", "-n", self.netns, "link", "add", name, "type", "veth", "peer", "name", f"x{index}")
