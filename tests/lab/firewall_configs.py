@@ -33,7 +33,8 @@ class Config:
         return ()
 
 
-_TOOLS = {
+_TOOLS = {  # the first prefix that fits
+    "fail2ban-iptables-ipset": ("fail2ban-server", "fail2ban-client", "ipset"),
     "firewalld-": ("firewalld", "firewall-cmd", "dbus-daemon"),
     "ufw-": ("ufw",),
     "fail2ban-": ("fail2ban-server", "fail2ban-client"),
@@ -67,6 +68,8 @@ from tests.lab import firewall_configs_managed, firewall_configs_nft  # noqa: E4
 # What each configuration is built to give, beside agreeing with the kernel: proof that it loaded.
 E, IN = "egress", "inbound"
 EXPECT: dict[str, tuple[tuple[str, int, str, str], ...]] = {
+    "fail2ban-iptables-ipset": ((IN, 2548, "198.19.5.5", "reject"), (IN, 2548, "198.19.7.7", "reject"),
+                                (IN, 2548, "198.19.5.6", "accept")),
     "ebtables-bridged-host-drops": ((IN, 2548, "198.19.50.1", "unknown"), (E, 8086, "198.19.60.1", "unknown"),
                                     (IN, 2548, "198.19.70.1", "drop")),
     "ebtables-bridged-host-empty": ((IN, 2548, "198.19.70.1", "drop"), (E, 8086, "198.19.60.1", "accept")),

@@ -426,6 +426,17 @@ def _fail2ban_nft_multiport(host: LabHost) -> None:
     )
 
 
+# fail2ban's ipset actions (CentOS and RHEL hosts use them): the banned addresses live in an ipset
+# that a `-m set --match-set` rule rejects, read with `ipset save`.
+@config("fail2ban-iptables-ipset", extra=("198.19.5.5", "198.19.5.6", "198.19.7.7"))
+def _fail2ban_iptables_ipset(host: LabHost) -> None:
+    tools.fail2ban(
+        host,
+        JAIL_LOCAL.format(action="iptables-ipset-proto6-allports", ports="ssh"),
+        {"sshd": ["198.19.5.5", "198.19.7.7"]},
+    )
+
+
 @config("fail2ban-iptables", extra=("198.19.5.5",))
 def _fail2ban_iptables(host: LabHost) -> None:
     tools.fail2ban(host, JAIL_LOCAL.format(action="iptables-allports", ports="ssh"), {"sshd": ["198.19.5.5"]})
