@@ -35,6 +35,7 @@ class Config:
 
 _TOOLS = {  # the first prefix that fits
     "fail2ban-iptables-ipset": ("fail2ban-server", "fail2ban-client", "ipset"),
+    "firewalld-fail2ban": ("firewalld", "firewall-cmd", "dbus-daemon", "fail2ban-server", "ipset"),
     "firewalld-": ("firewalld", "firewall-cmd", "dbus-daemon"),
     "ufw-": ("ufw",),
     "fail2ban-": ("fail2ban-server", "fail2ban-client"),
@@ -68,6 +69,7 @@ from tests.lab import firewall_configs_managed, firewall_configs_nft  # noqa: E4
 # What each configuration is built to give, beside agreeing with the kernel: proof that it loaded.
 E, IN = "egress", "inbound"
 EXPECT: dict[str, tuple[tuple[str, int, str, str], ...]] = {
+    "firewalld-fail2ban-ipset": ((IN, 2548, "198.19.5.5", "reject"), (IN, 2548, "198.19.5.6", "accept")),
     "fail2ban-iptables-ipset": ((IN, 2548, "198.19.5.5", "reject"), (IN, 2548, "198.19.7.7", "reject"),
                                 (IN, 2548, "198.19.5.6", "accept")),
     "ebtables-bridged-host-drops": ((IN, 2548, "198.19.50.1", "unknown"), (E, 8086, "198.19.60.1", "unknown"),

@@ -437,6 +437,16 @@ def _fail2ban_iptables_ipset(host: LabHost) -> None:
     )
 
 
+# fail2ban on a firewalld host (RHEL's way): its ipset, and a direct rule firewalld passes to
+# iptables (nft backend) beside its own nftables table.
+@config("firewalld-fail2ban-ipset", extra=("198.19.5.5", "198.19.5.6"))
+def _firewalld_fail2ban_ipset(host: LabHost) -> None:
+    tools.firewalld(host, "--zone=public --add-interface=eth0", "--add-port=2548/tcp")
+    tools.fail2ban(
+        host, JAIL_LOCAL.format(action="firewallcmd-ipset", ports="ssh,2548"), {"sshd": ["198.19.5.5"]}
+    )
+
+
 @config("fail2ban-iptables", extra=("198.19.5.5",))
 def _fail2ban_iptables(host: LabHost) -> None:
     tools.fail2ban(host, JAIL_LOCAL.format(action="iptables-allports", ports="ssh"), {"sshd": ["198.19.5.5"]})
