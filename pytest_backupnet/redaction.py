@@ -81,19 +81,39 @@ def redact_args(args: Sequence[str]) -> list[str]:
     not what it is, and the printed command must still reproduce the run.
     """
     redacted = []
-    mask_next = False
+    mask_next = hosts_next = False
     for arg in args:
-        if mask_next:
-            redacted.append(MASK)
-            mask_next = False
+        if mask_next or hosts_next:
+            redacted.append(MASK if mask_next else redact_host_list(arg))
+            mask_next = hosts_next = False
             continue
-        name, equals, _value = arg.partition("=")
+        name, equals, value = arg.partition("=")
         if arg.startswith("--") and _SECRET_OPTION.search(name):
             redacted.append(f"{name}={MASK}" if equals else arg)
             mask_next = not equals
-            continue
-        redacted.append(redact_url(arg))
+        elif name == "--hosts":
+            redacted.append(f"{name}={redact_host_list(value)}" if equals else arg)
+            hosts_next = not equals
+        else:
+            redacted.append(redact_url(arg))
     return redacted
+
+
+def redact_host_list(value: str) -> str:
+    """A `--hosts` value: each comma-separated host spec with its password masked, whatever the
+    password holds (white space, quotes, `/`, `@`: everything before the spec's last `@`)."""
+    return ",".join(_redact_host_spec(spec) for spec in value.split(","))
+
+
+def _redact_host_spec(spec: str) -> str:
+    scheme, separator, rest = spec.partition("://")
+    if not separator:
+        scheme, rest = "", spec
+    at = rest.rfind("@")
+    if at < 0:
+        return redact_url(spec)
+    userinfo = _mask_userinfo(scheme or "ssh", rest[:at])
+    return redact_url(f"{scheme}{separator}{userinfo}{rest[at:]}")
 
 
 def redact_environment(mapping: Mapping[str, Any]) -> dict[str, Any]:

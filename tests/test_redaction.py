@@ -73,6 +73,25 @@ def test_command_line() -> None:
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("hosts", "redacted"),
+    [
+        (f"ssh://u:{SECRET} x@h1", "ssh://u:***@h1"),  # white space in the password
+        (f"ssh://u:a'{SECRET}\"@h1,paramiko://v:{SECRET}/?@h2", "ssh://u:***@h1,paramiko://v:***@h2"),
+        (f"u:{SECRET} @h3,h4", "u:***@h3,h4"),
+        (f"ssh://root@h5?ssh_config=/x&password={SECRET}", "ssh://root@h5?ssh_config=/x&password=***"),
+        ("ssh://root@h6,local://", "ssh://root@h6,local://"),
+    ],
+)
+def test_host_lists_mask_whatever_a_password_holds(hosts: str, redacted: str) -> None:
+    for args, expected in (
+        (["--hosts", hosts], ["--hosts", redacted]),
+        ([f"--hosts={hosts}"], [f"--hosts={redacted}"]),
+    ):
+        assert redact_args(args) == expected
+        assert SECRET not in " ".join(redact_args(args))
+
+
 def test_environment_table() -> None:
     environment = {
         "BUILD_URL": f"https://jenkins:{SECRET}@jenkins.example/job/audit/42/",
