@@ -45,6 +45,10 @@ def tcp_connect(address: str, port: int, timeout: float) -> tuple[str, str]:
         return "timeout", f"no answer within {timeout:g}s"
     except ConnectionRefusedError:
         return "refused", "connection refused"
+    except socket.gaierror as exc:
+        return "unresolved", f"the runner cannot resolve {address!r}: {exc}"
+    except UnicodeError:  # not a host name at all (a label over 63 characters, ...)
+        return "unresolved", f"{address[:200]!r} is not a host name"
     except OSError as exc:
         return "unreachable", str(exc)
 
@@ -140,6 +144,8 @@ class Fleet:
     def _inbound(self, target: Target, port: int) -> InboundResult:
         address = management_address(target)
         if address is None:
-            return InboundResult(None, port, "not-applicable", "the runner is the host (local://)")
+            return InboundResult(
+                None, port, "not-applicable", f"the runner is the host ({target.transport}://)"
+            )
         outcome, detail = tcp_connect(address, port, self._timeouts.probe)
         return InboundResult(address, port, outcome, detail)

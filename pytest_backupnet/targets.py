@@ -16,7 +16,7 @@ from typing import Any
 
 import testinfra.backend
 
-from .redaction import redact_url
+from .redaction import redact_host_list, redact_url
 from .sanitize import terminal_text
 
 # The most a host may answer to the probe. An honest answer is far smaller: agent configuration
@@ -87,6 +87,8 @@ def build_targets(options: TargetOptions) -> list[Target]:
             raise TargetError(f"{option} {path}: no such file")
     try:
         return _targets(options)
+    except TargetError:
+        raise
     except Exception as exc:  # testinfra and Ansible raise their own errors for a bad selection
         option = "--ansible-inventory" if options.ansible_inventory else "--hosts"
         reason = terminal_text(redact_url(_first_line(str(exc))), one_line=True)[:300]
@@ -116,11 +118,19 @@ def _targets(options: TargetOptions) -> list[Target]:
     for backend in backends:
         # The name is shown everywhere (test ids, terminal, reports): an inventory may hold anything.
         name = terminal_text(str(backend.get_hostname()), one_line=True)
+        if not name.strip():
+            raise TargetError(_names_no_host(options.hosts))
         if name in seen:
             name = f"{name}@{backend.get_connection_type()}"
         seen.add(name)
         targets.append(Target(name, _direct_backend(backend)))
     return targets
+
+
+def _names_no_host(specs: Sequence[str]) -> str:
+    empty = [spec for spec in specs if not testinfra.backend.parse_hostspec(spec)[0]]
+    shown = terminal_text(redact_host_list(",".join(empty)), one_line=True)[:200] if empty else "a host"
+    return f"--hosts: {shown!r} names no host (a chroot is given as --hosts PATH --connection chroot)"
 
 
 def _direct_backend(backend: Any) -> Any:
@@ -140,18 +150,22 @@ def _direct_backend(backend: Any) -> Any:
 def run_bounded(target: Target, command: str, deadline: float) -> CommandOutput:
     """Run `command` on the host; give up after `deadline` seconds or `MAX_ANSWER_BYTES` of answer.
 
-    Bounded in time on every backend; bounded in size too on local, ssh and paramiko (the
-    others hand over their whole answer at once).
+    Bounded in time on every backend; bounded in size too on those that run a local command
+    (local, ssh, docker, podman, kubectl, openshift, lxc, chroot: that command is run here, read
+    chunk by chunk and killed at the deadline) and on paramiko. The others (ansible's own
+    transport, salt, winrm) hand over their whole answer at once.
     """
     backend = target.backend
     transport = target.transport
-    if transport in ("ssh", "local"):
-        wrapped = backend.get_command(command)
-        if transport == "ssh":
-            parts, args = backend._build_ssh_command(wrapped)
-            shell_command = backend.quote(" ".join(parts), *args)
-        else:
-            shell_command = wrapped
+    shell_command: str | None = None
+    if transport == "ssh":
+        parts, args = backend._build_ssh_command(backend.get_command(command))
+        shell_command = backend.quote(" ".join(parts), *args)
+    elif transport == "local":
+        shell_command = backend.get_command(command)
+    elif transport in _LOCAL_COMMAND_TRANSPORTS:
+        shell_command = _local_command(backend, command)
+    if shell_command is not None:
         try:
             return _run_local(target.name, shell_command, deadline, transport == "ssh")
         except HostUnavailable as exc:
@@ -171,6 +185,35 @@ def run_bounded(target: Target, command: str, deadline: float) -> CommandOutput:
         raise HostUnavailable(target.name, _classify(str(exc)), _first_line(str(exc))) from exc
     finally:
         pool.shutdown(wait=False)
+
+
+# testinfra's backends whose `run` builds one local command and hands it to `run_local`.
+_LOCAL_COMMAND_TRANSPORTS = frozenset({"docker", "podman", "kubectl", "openshift", "lxc", "chroot"})
+
+
+class _LocalCommand(Exception):
+    def __init__(self, shell_command: str) -> None:
+        super().__init__(shell_command)
+        self.shell_command = shell_command
+
+
+def _local_command(backend: Any, command: str) -> str | None:
+    """The local command a backend would run for `command` (`docker exec ... /bin/sh -c ...`), as
+    its `run` builds it and hands it to testinfra's `run_local`; None for backends that do not."""
+
+    def capture(local: str, *args: str) -> Any:
+        raise _LocalCommand(backend.quote(local, *args))
+
+    backend.run_local = capture  # this host's backend only; its probe runs one command at a time
+    try:
+        backend.run(command)
+    except _LocalCommand as found:
+        return found.shell_command
+    except Exception:  # the backend failed before running anything: its own run says why
+        return None
+    finally:
+        del backend.run_local
+    return None
 
 
 def _run_backend(target: Target, command: str, _ends: float) -> CommandOutput:
@@ -280,10 +323,11 @@ def _first_line(text: str) -> str:
 
 
 def management_address(target: Target) -> str | None:
-    """The address by which the runner reaches the host, or None for local://."""
+    """The address by which the runner reaches the host; None where the runner is the host (local://,
+    a chroot, which shares the runner's network)."""
     backend = target.backend
     transport = target.transport
-    if transport == "local":
+    if transport in ("local", "chroot"):
         return None
     if transport == "ssh":
         command = ["ssh", "-G"]

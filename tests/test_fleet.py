@@ -7,7 +7,7 @@ import threading
 import pytest
 import testinfra.backend
 
-from pytest_backupnet.fleet import Fleet
+from pytest_backupnet.fleet import Fleet, tcp_connect
 from pytest_backupnet.probe import ProbeRequest
 from pytest_backupnet.probe.records import PROC_NET_TCP
 from pytest_backupnet.targets import HostUnavailable, Target, run_bounded
@@ -66,3 +66,10 @@ def test_a_silent_command_is_stopped_at_the_deadline() -> None:
     with pytest.raises(HostUnavailable) as raised:
         run_bounded(target, "sleep 30", 0.5)
     assert raised.value.observed == "host-deadline"
+
+
+def test_a_name_that_is_no_host_name_is_unresolved_not_a_crash() -> None:
+    """A container name or a chroot path taken as the address: refused by the name codec itself,
+    before any query (a label over 63 characters)."""
+    outcome, detail = tcp_connect("/srv/" + "x" * 70, 2548, 1)
+    assert outcome == "unresolved" and "is not a host name" in detail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,33 @@ def test_paramiko_backend_and_identity_file(lab: Lab, lab_run: SuiteRun, tmp_pat
     assert run.verdicts(["good", "fw"]) == lab_run.verdicts(["good", "fw"]), run.stdout[-3000:]
     reachable = run.record("test_host_reachable", "good")
     assert "via paramiko" in reachable["evidence"]
+
+
+def test_an_endless_answer_through_a_local_command_backend_is_cut_off(lab: Lab, tmp_path: Path) -> None:
+    """Backends that run a local command (docker, podman, kubectl, lxc, chroot) are read chunk by
+    chunk too: here chroot, into a root whose shell answers without end."""
+    root = tmp_path / "root"
+    (root / "bin").mkdir(parents=True)
+    busybox = shutil.which("busybox")
+    assert busybox is not None, "scripts/install-deps installs busybox-static"
+    shutil.copy(busybox, root / "bin" / "busybox")
+    (root / "bin" / "sh").write_text("#!/bin/busybox sh\nexec /bin/busybox yes endless\n")
+    (root / "bin" / "sh").chmod(0o755)
+    run = run_suite(
+        tmp_path,
+        [
+            "--profile",
+            str(lab.profile_path),
+            "--hosts",
+            str(root),
+            "--connection",
+            "chroot",
+            "--backupnet-timeout",
+            "1",
+        ],
+        timeout=60,
+        memory_limit=RUNNER_MEMORY,
+    )
+    [primary] = [r for r in run.records if r["check"] == "test_host_reachable"]
+    assert (primary["outcome"], primary.get("observed")) == ("error", "answer-too-large"), primary["message"]
+    assert run.rc == 6

@@ -96,6 +96,15 @@ def test_bad_option_values_are_usage_errors(
     assert words in result.stderr.str()
 
 
+def test_a_host_spec_that_names_no_host_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    """`chroot:///path` leaves testinfra an empty host name: refused, with the way that works."""
+    result = pytester.runpytest("--profile", "commercial", "--hosts", "web1,chroot:///srv/image")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--hosts: 'chroot:///srv/image' names no host" in result.stderr.str()
+    assert "--hosts PATH --connection chroot" in result.stderr.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
 HOSTILE = [
     ("fqdn: portal.example.test", "fqdn: 'x.example.test;touch {marker}'", "endpoints[0].fqdn"),
     ("fqdn: portal.example.test", "fqdn: '$(touch {marker}).example.test'", "endpoints[0].fqdn"),

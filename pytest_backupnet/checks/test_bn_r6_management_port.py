@@ -19,6 +19,7 @@ from pytest_backupnet.firewall_findings import (
 from pytest_backupnet.firewall_view import JudgedFirewall
 from pytest_backupnet.fleet import InboundResult
 from pytest_backupnet.listeners import Listener, port_state
+from pytest_backupnet.outcome import NotEvaluated
 from pytest_backupnet.profile import Profile
 from pytest_backupnet.verdict import Verdict
 
@@ -137,6 +138,8 @@ def test_agent_inbound_from_runner(case: Case, inbound_connect: InboundResult, v
     inbound = inbound_connect
     if inbound.outcome == "not-applicable":
         pytest.skip(f"not applicable: {inbound.detail}; run from another machine with --hosts")
+    if inbound.outcome == "unresolved":
+        raise NotEvaluated("unresolved", f"no address to connect to: {inbound.detail}")
     verdict.observe(inbound.outcome, f"{inbound.address}:{inbound.port} {inbound.outcome}")
     if inbound.outcome != "open":
         verdict.fail(
