@@ -30,17 +30,19 @@ sys.path.insert(0, str(REPO))
 from pytest_backupnet.firewall import Captured, Flow, judge, read_host_firewall  # noqa: E402
 from pytest_backupnet.firewall.sources import FIREWALL_COMMANDS, NOT_INSTALLED  # noqa: E402
 
+# The service's side is 240.0.0.0/8 (reserved, never a destination): the flows are only judged, no
+# packet is sent, and it is wide enough for a blocklist of thousands of /24 networks.
 EGRESS_SUBNETS = (
-    ipaddress.ip_network("10.0.0.0/8"),
-    ipaddress.ip_network("10.2.118.0/24"),
-    ipaddress.ip_network("10.200.16.0/20"),
+    ipaddress.ip_network("240.0.0.0/8"),
+    ipaddress.ip_network("240.2.118.0/24"),
+    ipaddress.ip_network("240.200.16.0/20"),
 )
 EGRESS_PORTS = (8086, 8087, 443, 22)
-INBOUND = Flow("inbound", 2548, (ipaddress.ip_network("10.0.0.0/8"),))
+INBOUND = Flow("inbound", 2548, (ipaddress.ip_network("240.0.0.0/8"),))
 
 
 def address(generator: random.Random) -> str:
-    return str(ipaddress.IPv4Address(generator.randrange(0x0A000000, 0x0AFFFFFF)))
+    return str(ipaddress.IPv4Address(generator.randrange(0xF0000000, 0xF0FFFFFF)))  # in 240.0.0.0/8
 
 
 def match(left: dict[str, Any], right: Any, op: str = "==") -> dict[str, Any]:
@@ -122,7 +124,7 @@ def nftables(generator: random.Random, services: int, per_service: int, blocklis
     rule(
         "input",
         match(payload("tcp", "dport"), 2548),
-        match(payload("ip", "saddr"), prefix("10.0.0.0/8")),
+        match(payload("ip", "saddr"), prefix("240.0.0.0/8")),
         {"accept": None},
     )
     rule("output", vmap)
@@ -139,7 +141,7 @@ def nftables(generator: random.Random, services: int, per_service: int, blocklis
     rule(
         "output",
         match(payload("tcp", "dport"), {"set": [8086, 8087]}),
-        match(payload("ip", "daddr"), prefix("10.0.0.0/8")),
+        match(payload("ip", "daddr"), prefix("240.0.0.0/8")),
         {"accept": None},
     )
     return json.dumps({"nftables": items})
@@ -316,12 +318,12 @@ def captured_host(rules: int, seed: int = 1) -> tuple[dict[str, Captured], int]:
     )
     captured["ip-addr"] = Captured(
         "1: lo    inet 127.0.0.1/8 scope host lo\n"
-        "2: eth0    inet 10.20.30.40/24 brd 10.20.30.255 scope global eth0\n"
+        "2: eth0    inet 198.18.30.40/24 brd 198.18.30.255 scope global eth0\n"
     )
     captured["ip-route4"] = Captured(
-        "default via 10.20.30.1 dev eth0\n"
-        "10.20.30.0/24 dev eth0 proto kernel scope link src 10.20.30.40\n"
-        "local 10.20.30.40 dev eth0 table local proto kernel scope host src 10.20.30.40\n"
+        "default via 198.18.30.1 dev eth0\n"
+        "198.18.30.0/24 dev eth0 proto kernel scope link src 198.18.30.40\n"
+        "local 198.18.30.40 dev eth0 table local proto kernel scope host src 198.18.30.40\n"
     )
     captured["ip-rule4"] = Captured("0:\tfrom all lookup local\n32766:\tfrom all lookup main\n")
     captured["/proc/sys/net/ipv4/ip_local_port_range"] = Captured("32768\t60999\n")

@@ -81,7 +81,7 @@ REAL_CONFIGS = [
     "  <Version>8.6.3.1</Version>\n</agentdata:Configuration>\n",
     "[Agent]\nPortalAddress = 10.1.2.3\nBind=0.0.0.0\nLocalIP=192.0.2.5 ; the NIC\nDirector=fd00::12%eth0\n"
     "REM Host=10.9.9.9\nproxy:\thttp://user@192.0.2.80:3128\n",
-    '{"amp": ["192.0.2.22", "evwebamp0901.service.softlayer.com"], "register": {"host": "10.0.82.12"},'
+    '{"amp": ["192.0.2.22", "amp01.lab.backupnet.test"], "register": {"host": "198.19.82.12"},'
     ' "build": "2019.02.05.1", "peers": "192.0.2.1:8087,192.0.2.2:8087"}\n',
 ]
 ALPHABETS = {
