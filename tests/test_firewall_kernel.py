@@ -7,8 +7,6 @@ waiting for dropped connects to time out).
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -18,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.lab.firewall_configs import CONFIGS, Config
-from tests.lab.firewall_lab import TOOL_PATH, Comparison, LabHost, compare, lab_reason
+from tests.lab.firewall_lab import TOOL_PATH, Comparison, LabHost, compare, lab_reason, write_summary
 from tests.lab.require import need
 
 WORKERS = 6
@@ -48,24 +46,7 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Compa
     with ThreadPoolExecutor(WORKERS) as pool:
         futures = {c.name: pool.submit(_run, c, i, workdir) for i, c in enumerate(CONFIGS)}
         results = {name: future.result() for name, future in futures.items()}
-    summary = os.environ.get("BACKUPNET_FIREWALL_SUMMARY")
-    if summary:
-        Path(summary).write_text(
-            json.dumps(
-                {
-                    name: {
-                        "right": r.right,
-                        "unknown": r.unknown,
-                        "wrong": len(r.wrong),
-                        "seconds": round(r.seconds, 1),
-                    }
-                    if isinstance(r, Comparison)
-                    else {"error": r}
-                    for name, r in results.items()
-                },
-                indent=1,
-            )
-        )
+    write_summary("BACKUPNET_FIREWALL_SUMMARY", results)
     yield results
 
 

@@ -7,8 +7,6 @@ dropped connects to time out).
 
 from __future__ import annotations
 
-import json
-import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -17,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab.firewall_lab import lab_reason
+from tests.lab.firewall_lab import lab_reason, write_summary
 from tests.lab.require import need
 from tests.lab.saved_configs import SAVED_CONFIGS
 from tests.lab.saved_lab import SavedComparison, SavedConfig, compare_saved, image_host
@@ -52,24 +50,7 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Saved
     with ThreadPoolExecutor(WORKERS) as pool:
         futures = {c.name: pool.submit(_run, c, i, workdir) for i, c in enumerate(SAVED_CONFIGS)}
         results = {name: future.result() for name, future in futures.items()}
-    summary = os.environ.get("BACKUPNET_SAVED_SUMMARY")
-    if summary:
-        Path(summary).write_text(
-            json.dumps(
-                {
-                    name: {
-                        "right": r.right,
-                        "unknown": r.unknown,
-                        "wrong": len(r.wrong),
-                        "seconds": round(r.seconds, 1),
-                    }
-                    if isinstance(r, SavedComparison)
-                    else {"error": r}
-                    for name, r in results.items()
-                },
-                indent=1,
-            )
-        )
+    write_summary("BACKUPNET_SAVED_SUMMARY", results)
     yield results
 
 

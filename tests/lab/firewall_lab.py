@@ -19,9 +19,10 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pytest_backupnet.firewall import (
     FIREWALL_COMMANDS,
@@ -475,3 +476,18 @@ def compare(host: LabHost, extra: Sequence[str] = (), seed: str = "") -> Compari
                     f"{results[(direction, address, port)]}"
                 )
     return comparison
+
+
+def write_summary(variable: str, results: Mapping[str, Any]) -> None:
+    """Right / unknown / wrong per configuration, as JSON to the file `variable` names (if set):
+    the figures a closing note quotes. A configuration that could not be built is its error."""
+    path = os.environ.get(variable)
+    if not path:
+        return
+    table = {
+        name: {"error": r}
+        if isinstance(r, str)
+        else {"right": r.right, "unknown": r.unknown, "wrong": len(r.wrong), "seconds": round(r.seconds, 1)}
+        for name, r in results.items()
+    }
+    Path(path).write_text(json.dumps(table, indent=1))
