@@ -129,64 +129,16 @@ def answer_to(packet: PacketSpec, tcp_reset: bool) -> PacketSpec:
 _ARP_FAMILIES = ("arp", "netdev")
 # Neighbour resolution on an Ethernet link: the host asks for the next hop's address and answers
 # the next hop's questions; a link where either is dropped carries nothing, whatever the IP rules.
-ARP_PACKETS = (
-    PacketSpec(
-        "arp",
-        (Hop("output", "out"), Hop("egress", "out")),
-        "host",
-        "neighbour",
-        0,
-        "",
-        "",
-        (),
-        0,
-        "",
-        _ARP_FAMILIES,
-        1,
-    ),
-    PacketSpec(
-        "arp",
-        (Hop("ingress", "in"), Hop("input", "in")),
-        "neighbour",
-        "host",
-        0,
-        "",
-        "",
-        (),
-        0,
-        "",
-        _ARP_FAMILIES,
-        2,
-    ),
-    PacketSpec(
-        "arp",
-        (Hop("ingress", "in"), Hop("input", "in")),
-        "neighbour",
-        "host",
-        0,
-        "",
-        "",
-        (),
-        0,
-        "",
-        _ARP_FAMILIES,
-        1,
-    ),
-    PacketSpec(
-        "arp",
-        (Hop("output", "out"), Hop("egress", "out")),
-        "host",
-        "neighbour",
-        0,
-        "",
-        "",
-        (),
-        0,
-        "",
-        _ARP_FAMILIES,
-        2,
-    ),
-)
+_ARP_OUT, _ARP_IN = (Hop("output", "out"), Hop("egress", "out")), (Hop("ingress", "in"), Hop("input", "in"))
+
+
+def _arp(leaving: bool, operation: int) -> PacketSpec:
+    """An ARP request (1) or reply (2), sent by the host (`leaving`) or by its neighbour."""
+    hops, source, target = (_ARP_OUT, "host", "neighbour") if leaving else (_ARP_IN, "neighbour", "host")
+    return PacketSpec("arp", hops, source, target, 0, "", "", (), 0, "", _ARP_FAMILIES, operation)
+
+
+ARP_PACKETS = (_arp(True, 1), _arp(False, 2), _arp(False, 1), _arp(True, 2))
 
 _SYN, _SYN_ACK = (TCP_FLAGS["syn"],), (TCP_FLAGS["syn"] | TCP_FLAGS["ack"],)
 _LATER = (TCP_FLAGS["ack"], TCP_FLAGS["psh"] | TCP_FLAGS["ack"])
