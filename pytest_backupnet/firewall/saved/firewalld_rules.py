@@ -318,7 +318,7 @@ class Generator(SettingsRules):
         for forward in settings.forward_ports:
             self._forward_port(policy, forward, None, origin)
         for port, protocol in settings.source_ports:
-            self._source_ports(policy, protocol, port, None, None, origin, f"source-port {port}/{protocol}")
+            self._ports(policy, protocol, port, None, None, origin, f"source-port {port}/{protocol}", "sport")
         for icmp in settings.icmp_blocks:
             self._icmp_block(policy, icmp, None, origin)
         for rich in settings.rules:

@@ -68,7 +68,7 @@ class SettingsRules(Emitter):
             for protocol in service.protocols:
                 self._protocol(policy, protocol, destination, rich, origin, text)
             for port, protocol in service.source_ports:
-                self._source_ports(policy, protocol, port, destination, rich, origin, text)
+                self._ports(policy, protocol, port, destination, rich, origin, text, "sport")
 
     def _helpers(self, service: Any) -> list[Any]:
         found = []
@@ -98,23 +98,11 @@ class SettingsRules(Emitter):
         rich: RichRule | None,
         origin: str,
         text: str,
+        field: str = "dport",
     ) -> None:
+        """A port (`dport`) or source port (`sport`) element."""
         expr = self._rich_head(rich, destination)
-        expr.append(match({"payload": {"protocol": protocol, "field": "dport"}}, port_value(port)))
-        self._finish(policy, expr, rich, origin, text)
-
-    def _source_ports(
-        self,
-        policy: FirewalldPolicy,
-        protocol: str,
-        port: str,
-        destination: str | None,
-        rich: RichRule | None,
-        origin: str,
-        text: str,
-    ) -> None:
-        expr = self._rich_head(rich, destination)
-        expr.append(match({"payload": {"protocol": protocol, "field": "sport"}}, port_value(port)))
+        expr.append(match({"payload": {"protocol": protocol, "field": field}}, port_value(port)))
         self._finish(policy, expr, rich, origin, text)
 
     def _protocol(
@@ -168,7 +156,7 @@ class SettingsRules(Emitter):
         elif kind == "protocol":
             self._protocol(policy, values["value"], None, rich, origin, rich.text)
         elif kind == "source-port":
-            self._source_ports(policy, values["protocol"], values["port"], None, rich, origin, rich.text)
+            self._ports(policy, values["protocol"], values["port"], None, rich, origin, rich.text, "sport")
         elif kind == "masquerade":
             self._masquerade(policy, rich, origin)
         elif kind == "forward-port":
