@@ -31,6 +31,7 @@ class HtmlReport:
     def __init__(self, evidence: Evidence, config: pytest.Config) -> None:
         self.evidence = evidence
         self.config = config
+        self._counts: dict[str, dict[str, Any]] | None = None  # pytest-html's, found on first use
 
     @pytest.hookimpl
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
@@ -53,7 +54,9 @@ class HtmlReport:
     def _as_error(self, cells: list[str]) -> None:
         """pytest-html calls a failure in a test's call "Failed" and counts it so right after this
         hook; the suite could not evaluate the check, which the report calls an error."""
-        counts = _html_outcome_counts(self.config)
+        if self._counts is None:
+            self._counts = _html_outcome_counts(self.config)
+        counts = self._counts
         if counts is None:
             return
         for index, cell in enumerate(cells):

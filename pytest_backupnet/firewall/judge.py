@@ -148,7 +148,7 @@ def _bridge_filters(host: HostFirewall) -> list[BaseChain]:
         if base.family != "bridge" or base.hook not in _BRIDGE_HOST_HOOKS:
             continue
         chain = host.ruleset.chains.get(base.chain)
-        if base.policy != "accept" or (chain is not None and chain.rules) or chain is None:
+        if chain is None or chain.rules or base.policy != "accept":
             found.append(base)
     return found
 
